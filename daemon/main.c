@@ -1,0 +1,118 @@
+/* natsd: the daemon. Parses the command line, takes signals in this thread only, and runs the
+ * server from include/natsd.h until SIGINT or SIGTERM. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "include/natsd.h"
+#include "runtime/log.h"
+#include "runtime/signals.h"
+
+static const int handled_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, 0};
+
+static void usage(FILE *out)
+{
+	fputs("Usage: natsd [options]\n"
+	      "\n"
+	      "Server Options:\n"
+	      "        --workers <n>                Worker threads (default: one per CPU)\n"
+	      "\n"
+	      "Common Options:\n"
+	      "    -h, --help                       Show this message\n"
+	      "    -v, --version                    Show version\n",
+	      out);
+}
+
+static int parse_uint(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v > 1024)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_WORKERS = 256 };
+	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+						 {"version", no_argument, NULL, 'v'},
+						 {"workers", required_argument, NULL, OPT_WORKERS},
+						 {NULL, 0, NULL, 0}};
+	natsd_options_t *opts = natsd_options_create();
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		unsigned n;
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			natsd_options_destroy(opts);
+			return 0;
+		case 'v':
+			printf("natsd: v%s\n", natsd_version());
+			natsd_options_destroy(opts);
+			return 0;
+		case OPT_WORKERS:
+			if (parse_uint(optarg, &n) != 0 ||
+			    natsd_options_set_workers(opts, n) != 0) {
+				fprintf(stderr, "natsd: invalid value for --workers: %s\n", optarg);
+				natsd_options_destroy(opts);
+				return 1;
+			}
+			break;
+		default:
+			fprintf(stderr, "natsd: unknown or incomplete option: %s\n",
+				argv[optind - 1]);
+			usage(stderr);
+			natsd_options_destroy(opts);
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "natsd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		natsd_options_destroy(opts);
+		return 1;
+	}
+
+	/* Before any thread exists: every thread inherits the blocked set, and only this one
+	 * takes signals (synchronously, below). */
+	if (nd_signals_block(handled_signals) != 0) {
+		fputs("natsd: cannot block signals\n", stderr);
+		return 1;
+	}
+	nd_log_configure(&(nd_log_opts_t){.logtime = true, .fd = -1});
+
+	natsd_server_t *server;
+	int err = natsd_server_create(&server, opts);
+	natsd_options_destroy(opts);
+	if (err != 0) {
+		nd_log_fatal("cannot create the server: %s", natsd_strerror(err));
+		return 1;
+	}
+	err = natsd_server_start(server);
+	if (err != 0) {
+		nd_log_fatal("cannot start the server: %s", natsd_strerror(err));
+		natsd_server_destroy(server);
+		return 1;
+	}
+	nd_log_info("Server is ready");
+	for (;;) {
+		int sig = nd_signals_wait(handled_signals, -1);
+		if (sig == SIGINT || sig == SIGTERM) {
+			nd_log_info("Trapped \"%s\" signal",
+				    sig == SIGINT ? "interrupt" : "terminated");
+			break;
+		}
+		if (sig < 0) {
+			nd_log_error("waiting for signals failed: %s", strerror(-sig));
+			break;
+		}
+	}
+	natsd_server_destroy(server);
+	return 0;
+}
