@@ -2,7 +2,7 @@
 set(ND_WARNING_FLAGS
   -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
   -Wimplicit-fallthrough -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef
-  -Wold-style-definition -Wnull-dereference -Wno-unused-parameter)
+  -Wold-style-definition -Wnull-dereference -Wno-unused-parameter -Wno-missing-field-initializers)
 if(ND_WERROR)
   list(APPEND ND_WARNING_FLAGS -Werror)
 endif()
