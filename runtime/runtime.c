@@ -91,6 +91,7 @@ int nd_runtime_create(nd_runtime_t **out, const nd_runtime_opts_t *opts)
 							  "msg1024", "msg2048", "msg4096"};
 	for (unsigned c = 0; c < ND_MSG_CLASSES; c++)
 		rt->msg_pools[c] = nd_pool_create(rt, rt->nworkers, (size_t)64 << c, names[c]);
+	rt->qsbr = nd_qsbr_create(rt->nworkers);
 	*out = rt;
 	return 0;
 }
@@ -159,6 +160,9 @@ long nd_runtime_destroy(nd_runtime_t *rt)
 		while ((link = nd_mailbox_pop_sc(&rt->workers[i].inject)) != NULL)
 			nd_actor_abandon(nd_actor_from_link(link));
 	}
+	/* Every worker is gone: what is still retired is unreachable. Run it before the pools go,
+	 * since callbacks may return objects to them. */
+	nd_qsbr_destroy(rt->qsbr);
 	long leaks = atomic_load_explicit(&rt->live_actors, memory_order_relaxed);
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		nd_worker_t *w = &rt->workers[i];
@@ -189,6 +193,11 @@ nd_worker_t *nd_runtime_next_worker(nd_runtime_t *rt)
 	/* relaxed: only spreads placements; no ordering needed. */
 	unsigned i = atomic_fetch_add_explicit(&rt->next_worker, 1, memory_order_relaxed);
 	return &rt->workers[i % rt->nworkers];
+}
+
+nd_qsbr_t *nd_runtime_qsbr(nd_runtime_t *rt)
+{
+	return rt->qsbr;
 }
 
 long nd_runtime_live_actors(nd_runtime_t *rt)

@@ -56,6 +56,10 @@ nd_worker_t *nd_runtime_worker(nd_runtime_t *rt, unsigned index);
 /* Round-robin placement for new actors. Any thread. */
 nd_worker_t *nd_runtime_next_worker(nd_runtime_t *rt);
 
+/* The reclamation domain whose participants are the workers (runtime/qsbr.h). */
+typedef struct nd_qsbr nd_qsbr_t;
+nd_qsbr_t *nd_runtime_qsbr(nd_runtime_t *rt);
+
 /* Actors alive (created and not yet freed). Any thread; a snapshot. */
 long nd_runtime_live_actors(nd_runtime_t *rt);
 

@@ -11,6 +11,7 @@
 #include "runtime/actor.h"
 #include "runtime/mailbox.h"
 #include "runtime/pool.h"
+#include "runtime/qsbr.h"
 #include "runtime/runtime.h"
 #include "runtime/timer_wheel.h"
 
@@ -73,6 +74,8 @@ struct nd_worker {
 	bool keep_awake;
 	bool stopping;
 	unsigned long io_calls; /* io callbacks run, to end a spin early */
+	unsigned qslot;         /* this worker's participant slot in rt->qsbr */
+	bool offline;           /* offline in rt->qsbr (sleeping) */
 	void *ext[ND_MAX_HOOKS];
 
 	atomic_bool quit; /* set by nd_runtime_shutdown */
@@ -83,6 +86,7 @@ struct nd_runtime {
 	unsigned nworkers;
 	nd_worker_t *workers;
 	nd_pool_t *msg_pools[ND_MSG_CLASSES];
+	nd_qsbr_t *qsbr; /* workers are its participants */
 	struct {
 		nd_worker_hooks_t hooks;
 		void *arg;

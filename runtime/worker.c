@@ -40,6 +40,16 @@ void *nd_worker_ext(const nd_worker_t *w, unsigned slot)
 	return slot < ND_MAX_HOOKS ? w->ext[slot] : NULL;
 }
 
+unsigned nd_worker_qsbr_slot(const nd_worker_t *w)
+{
+	return w->qslot;
+}
+
+void nd_worker_retire(nd_worker_t *w, void *ptr, void (*fn)(void *ptr))
+{
+	nd_qsbr_retire(w->rt->qsbr, w->qslot, ptr, fn);
+}
+
 void nd_worker_keep_awake(nd_worker_t *w)
 {
 	w->keep_awake = true;
@@ -116,6 +126,11 @@ static void clock_check_cb(struct ev_loop *loop, ev_check *c, int revents)
 {
 	nd_worker_t *w = ev_userdata(loop);
 	w->now_ms = monotonic_ns() / 1000000u;
+	/* Back from the poll: IO callbacks may read shared structures from here on. */
+	if (w->offline) {
+		nd_qsbr_online(w->rt->qsbr, w->qslot);
+		w->offline = false;
+	}
 }
 
 void nd_worker_async_cb(struct ev_loop *loop, ev_async *a, int revents)
@@ -162,12 +177,18 @@ static void maintain_pools(nd_worker_t *w)
 static bool pass(nd_worker_t *w)
 {
 	w->now_ms = monotonic_ns() / 1000000u;
+	if (w->offline) { /* the poll returned without running the clock check */
+		nd_qsbr_online(w->rt->qsbr, w->qslot);
+		w->offline = false;
+	}
 	drain_inject(w);
 	run_actors(w);
 	fire_timers(w);
 	run_hooks(w);
 	maintain_pools(w);
 	arm_wheel_timer(w);
+	nd_qsbr_quiescent(w->rt->qsbr, w->qslot);
+	nd_qsbr_reclaim(w->rt->qsbr, w->qslot);
 	bool busy = w->runq_len > 0 || w->keep_awake || w->wheel.due.head != NULL;
 	w->keep_awake = false;
 	/* Going idle on the inject queue makes the next remote scheduler ev_async_send us. */
@@ -230,6 +251,9 @@ static void shutdown_worker(nd_worker_t *w)
 		if (rt->hooks[i].hooks.fini != NULL)
 			rt->hooks[i].hooks.fini(w, w->ext[i]);
 	maintain_pools(w);
+	nd_qsbr_quiescent(rt->qsbr, w->qslot);
+	nd_qsbr_reclaim(rt->qsbr, w->qslot);
+	nd_qsbr_offline(rt->qsbr, w->qslot); /* the rest runs at nd_runtime_destroy */
 	if (w->wheel_armed_for != UINT64_MAX)
 		ev_timer_stop(w->loop, &w->wheel_timer);
 	w->wheel_armed_for = UINT64_MAX;
@@ -260,6 +284,7 @@ void *nd_worker_main(void *arg)
 	if (rt->opts.pin_threads)
 		pin_thread(w);
 	w->now_ms = monotonic_ns() / 1000000u;
+	w->qslot = (unsigned)nd_qsbr_register(rt->qsbr); /* one slot per worker: never fails */
 	ev_check clock_check;
 	ev_check_init(&clock_check, clock_check_cb);
 	ev_set_priority(&clock_check, EV_MAXPRI);
@@ -271,8 +296,15 @@ void *nd_worker_main(void *arg)
 	bool busy = true, poll = true;
 	/* relaxed: see spin(); the worker re-checks after every pass. */
 	while (!atomic_load_explicit(&w->quit, memory_order_relaxed)) {
-		if (poll)
+		if (poll) {
+			/* About to sleep: hold no references, so reclamation need not wait for us.
+			 * The clock check after the poll brings us back online. */
+			if (!busy) {
+				nd_qsbr_offline(rt->qsbr, w->qslot);
+				w->offline = true;
+			}
 			ev_run(w->loop, busy ? EVRUN_NOWAIT : EVRUN_ONCE);
+		}
 		busy = pass(w);
 		poll = true;
 		if (!busy && rt->opts.spin_us > 0) {

@@ -18,6 +18,13 @@ uint64_t nd_worker_now_ms(const nd_worker_t *w);
 /* The extension registered with nd_runtime_add_hooks at `slot`. Worker only. */
 void *nd_worker_ext(const nd_worker_t *w, unsigned slot);
 
+/* This worker's participant slot in nd_runtime_qsbr(). Worker only. */
+unsigned nd_worker_qsbr_slot(const nd_worker_t *w);
+
+/* Frees ptr with fn once no worker can still be reading it (it must already be unlinked).
+ * Worker only. */
+void nd_worker_retire(nd_worker_t *w, void *ptr, void (*fn)(void *ptr));
+
 /* Asks for one more pass without sleeping (e.g. a hook left work for the next pass). */
 void nd_worker_keep_awake(nd_worker_t *w);
 

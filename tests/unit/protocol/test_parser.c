@@ -21,7 +21,8 @@ static void put(render_t *r, const char *fmt, ...)
 	int n = vsnprintf(r->text + r->len, sizeof(r->text) - r->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		r->len += (size_t)n < sizeof(r->text) - r->len ? (size_t)n : sizeof(r->text) - r->len - 1;
+		r->len +=
+		    (size_t)n < sizeof(r->text) - r->len ? (size_t)n : sizeof(r->text) - r->len - 1;
 }
 
 static void put_slice(render_t *r, const char *name, nd_slice_t s)
@@ -36,8 +37,8 @@ static void put_slice(render_t *r, const char *name, nd_slice_t s)
 	}
 }
 
-static const char *const kinds[] = {"CONNECT", "PUB", "HPUB", "SUB", "UNSUB", "PING",
-				     "PONG",    "INFO", "OK",   "ERR", "HMSG"};
+static const char *const kinds[] = {"CONNECT", "PUB",  "HPUB", "SUB", "UNSUB", "PING",
+				    "PONG",    "INFO", "OK",   "ERR", "HMSG"};
 
 static void render_op(render_t *r, const nd_op_t *op)
 {
@@ -138,7 +139,8 @@ static const feed_opts_t with_headers = {.headers = true};
 ND_TEST(parser, connect_ping_pong_and_ok)
 {
 	CHECK("CONNECT {\"verbose\":false}\r\nPING\r\nPONG\r\n+OK\r\n",
-	      "CONNECT subj= reply= q= sid= arg={\"verbose\":false} sz= hd= size=0 hdr=0 max=0 payload=\n"
+	      "CONNECT subj= reply= q= sid= arg={\"verbose\":false} sz= hd= size=0 hdr=0 max=0 "
+	      "payload=\n"
 	      "PING subj= reply= q= sid= arg= sz= hd= size=0 hdr=0 max=0 payload=\n"
 	      "PONG subj= reply= q= sid= arg= sz= hd= size=0 hdr=0 max=0 payload=\n"
 	      "OK subj= reply= q= sid= arg= sz= hd= size=0 hdr=0 max=0 payload=\n"
@@ -148,18 +150,19 @@ ND_TEST(parser, connect_ping_pong_and_ok)
 ND_TEST(parser, ops_are_case_insensitive_and_lf_only_works)
 {
 	render_t *r = check_splits("pInG\nsub foo 1\nPuB foo 2\nhi\r\nunsub 1\n", 37, &plain);
-	cr_assert_str_eq(r->text,
-			 "PING subj= reply= q= sid= arg= sz= hd= size=0 hdr=0 max=0 payload=\n"
-			 "SUB subj=foo reply= q= sid=1 arg= sz= hd= size=0 hdr=0 max=0 payload=\n"
-			 "PUB subj=foo reply= q= sid= arg= sz=2 hd= size=2 hdr=-1 max=0 payload=hi\n"
-			 "UNSUB subj= reply= q= sid=1 arg= sz= hd= size=0 hdr=0 max=-1 payload=\n"
-			 "END idle\n");
+	cr_assert_str_eq(
+	    r->text, "PING subj= reply= q= sid= arg= sz= hd= size=0 hdr=0 max=0 payload=\n"
+		     "SUB subj=foo reply= q= sid=1 arg= sz= hd= size=0 hdr=0 max=0 payload=\n"
+		     "PUB subj=foo reply= q= sid= arg= sz=2 hd= size=2 hdr=-1 max=0 payload=hi\n"
+		     "UNSUB subj= reply= q= sid=1 arg= sz= hd= size=0 hdr=0 max=-1 payload=\n"
+		     "END idle\n");
 }
 
 ND_TEST(parser, arguments_split_on_runs_of_spaces_and_tabs)
 {
 	CHECK("PUB \t foo \t rep.ly \t 000000002  \r\nhi\r\nSUB\tfoo\t q \t 7 \r\n",
-	      "PUB subj=foo reply=rep.ly q= sid= arg= sz=000000002 hd= size=2 hdr=-1 max=0 payload=hi\n"
+	      "PUB subj=foo reply=rep.ly q= sid= arg= sz=000000002 hd= size=2 hdr=-1 max=0 "
+	      "payload=hi\n"
 	      "SUB subj=foo reply= q=q sid=7 arg= sz= hd= size=0 hdr=0 max=0 payload=\n"
 	      "END idle\n");
 }
@@ -167,7 +170,8 @@ ND_TEST(parser, arguments_split_on_runs_of_spaces_and_tabs)
 ND_TEST(parser, payload_may_contain_crlf_and_be_empty)
 {
 	CHECK("PUB a 4\r\n\r\n\r\n\r\nPUB b 0\r\n\r\n",
-	      "PUB subj=a reply= q= sid= arg= sz=4 hd= size=4 hdr=-1 max=0 payload=\\x0d\\x0a\\x0d\\x0a\n"
+	      "PUB subj=a reply= q= sid= arg= sz=4 hd= size=4 hdr=-1 max=0 "
+	      "payload=\\x0d\\x0a\\x0d\\x0a\n"
 	      "PUB subj=b reply= q= sid= arg= sz=0 hd= size=0 hdr=-1 max=0 payload=\n"
 	      "END idle\n");
 }
@@ -176,8 +180,9 @@ ND_TEST(parser, hpub_with_headers)
 {
 	static const char s[] = "HPUB foo bar 12 14\r\nNATS/1.0\r\n\r\nhi\r\n";
 	render_t *r = check_splits(s, sizeof(s) - 1, &with_headers);
-	cr_assert_str_eq(r->text, "HPUB subj=foo reply=bar q= sid= arg= sz=14 hd=12 size=14 hdr=12 max=0 "
-				  "payload=NATS/1.0\\x0d\\x0a\\x0d\\x0ahi\nEND idle\n");
+	cr_assert_str_eq(r->text,
+			 "HPUB subj=foo reply=bar q= sid= arg= sz=14 hd=12 size=14 hdr=12 max=0 "
+			 "payload=NATS/1.0\\x0d\\x0a\\x0d\\x0ahi\nEND idle\n");
 }
 
 ND_TEST(parser, ping_line_ignores_everything_up_to_newline)
@@ -231,42 +236,42 @@ typedef struct bad {
 } bad_t;
 
 static const bad_t bad_input[] = {
-	{"FOO\r\n", ND_PERR_UNKNOWN_OP},
-	{" PING\r\n", ND_PERR_UNKNOWN_OP},
-	{"\r\n", ND_PERR_UNKNOWN_OP},
-	{"\n", ND_PERR_UNKNOWN_OP},
-	{"PUB\r\n", ND_PERR_UNKNOWN_OP},
-	{"SUB\r\n", ND_PERR_UNKNOWN_OP},
-	{"-ERR\r\n", ND_PERR_UNKNOWN_OP},
-	{"PI\r\n", ND_PERR_UNKNOWN_OP},
-	{"MSG foo 1 2\r\nhi\r\n", ND_PERR_UNKNOWN_OP},
-	{"RS+ foo\r\n", ND_PERR_UNKNOWN_OP},
-	{"LS+ foo\r\n", ND_PERR_UNKNOWN_OP},
-	{"A+ foo\r\n", ND_PERR_UNKNOWN_OP},
-	{"HMSG foo 1 2 2\r\nhi\r\n", ND_PERR_UNKNOWN_OP},
-	{"PUB foo 2\r\nhiX\r\n", ND_PERR_UNKNOWN_OP},
-	{"PUB foo 5\r\nhi\r\nPING\r\n", ND_PERR_UNKNOWN_OP},
-	{"PUB foo 2\r\nhi\nPING\r\n", ND_PERR_UNKNOWN_OP},
-	{"PUB \r\n", ND_PERR_ARGS},
-	{"PUB foo\r\n", ND_PERR_ARGS},
-	{"PUB foo bar\r\n", ND_PERR_ARGS},
-	{"PUB foo -1\r\n", ND_PERR_ARGS},
-	{"PUB foo +1\r\n", ND_PERR_ARGS},
-	{"PUB foo 0000000002\r\n", ND_PERR_ARGS},
-	{"PUB foo bar baz 2\r\n", ND_PERR_ARGS},
-	{"PUB foo 1\rx\na\r\n", ND_PERR_ARGS},
-	{"PUB foo 1048577\r\n", ND_PERR_MAX_PAYLOAD},
-	{"SUB foo\r\n", ND_PERR_ARGS},
-	{"SUB foo q 1 2\r\n", ND_PERR_ARGS},
-	{"SUB \r\n", ND_PERR_ARGS},
-	{"UNSUB \r\n", ND_PERR_ARGS},
-	{"UNSUB 1 2 3\r\n", ND_PERR_ARGS},
-	{"HPUB foo 12 14\r\n", ND_PERR_NO_HEADERS},
-	{"HPUB foo 14 12\r\n", ND_PERR_ARGS, true},
-	{"HPUB foo 12\r\n", ND_PERR_ARGS, true},
-	{"HPUB foo a b 12 14\r\n", ND_PERR_ARGS, true},
-	{"HPUB foo x 12\r\n", ND_PERR_ARGS, true},
-	{"HPUB foo 12 1048577\r\n", ND_PERR_MAX_PAYLOAD, true},
+    {"FOO\r\n", ND_PERR_UNKNOWN_OP},
+    {" PING\r\n", ND_PERR_UNKNOWN_OP},
+    {"\r\n", ND_PERR_UNKNOWN_OP},
+    {"\n", ND_PERR_UNKNOWN_OP},
+    {"PUB\r\n", ND_PERR_UNKNOWN_OP},
+    {"SUB\r\n", ND_PERR_UNKNOWN_OP},
+    {"-ERR\r\n", ND_PERR_UNKNOWN_OP},
+    {"PI\r\n", ND_PERR_UNKNOWN_OP},
+    {"MSG foo 1 2\r\nhi\r\n", ND_PERR_UNKNOWN_OP},
+    {"RS+ foo\r\n", ND_PERR_UNKNOWN_OP},
+    {"LS+ foo\r\n", ND_PERR_UNKNOWN_OP},
+    {"A+ foo\r\n", ND_PERR_UNKNOWN_OP},
+    {"HMSG foo 1 2 2\r\nhi\r\n", ND_PERR_UNKNOWN_OP},
+    {"PUB foo 2\r\nhiX\r\n", ND_PERR_UNKNOWN_OP},
+    {"PUB foo 5\r\nhi\r\nPING\r\n", ND_PERR_UNKNOWN_OP},
+    {"PUB foo 2\r\nhi\nPING\r\n", ND_PERR_UNKNOWN_OP},
+    {"PUB \r\n", ND_PERR_ARGS},
+    {"PUB foo\r\n", ND_PERR_ARGS},
+    {"PUB foo bar\r\n", ND_PERR_ARGS},
+    {"PUB foo -1\r\n", ND_PERR_ARGS},
+    {"PUB foo +1\r\n", ND_PERR_ARGS},
+    {"PUB foo 0000000002\r\n", ND_PERR_ARGS},
+    {"PUB foo bar baz 2\r\n", ND_PERR_ARGS},
+    {"PUB foo 1\rx\na\r\n", ND_PERR_ARGS},
+    {"PUB foo 1048577\r\n", ND_PERR_MAX_PAYLOAD},
+    {"SUB foo\r\n", ND_PERR_ARGS},
+    {"SUB foo q 1 2\r\n", ND_PERR_ARGS},
+    {"SUB \r\n", ND_PERR_ARGS},
+    {"UNSUB \r\n", ND_PERR_ARGS},
+    {"UNSUB 1 2 3\r\n", ND_PERR_ARGS},
+    {"HPUB foo 12 14\r\n", ND_PERR_NO_HEADERS},
+    {"HPUB foo 14 12\r\n", ND_PERR_ARGS, true},
+    {"HPUB foo 12\r\n", ND_PERR_ARGS, true},
+    {"HPUB foo a b 12 14\r\n", ND_PERR_ARGS, true},
+    {"HPUB foo x 12\r\n", ND_PERR_ARGS, true},
+    {"HPUB foo 12 1048577\r\n", ND_PERR_MAX_PAYLOAD, true},
 };
 
 ND_TEST(parser, bad_input_gets_the_reference_error)

@@ -56,17 +56,25 @@ ND_TEST(connect, type_errors_and_bad_json)
 ND_TEST(info, field_order_escaping_and_trailing_space)
 {
 	const char *urls[] = {"127.0.0.1:4223"};
-	nd_info_t in = {.server_id = "NABC", .server_name = "a<b>&c", .version = "2.9.10",
-			.go = "go1.19.8", .host = "0.0.0.0", .port = 4222, .headers = true,
-			.max_payload = 1048576, .client_id = 4, .client_ip = "127.0.0.1",
-			.connect_urls = urls, .connect_urls_count = 1};
+	nd_info_t in = {.server_id = "NABC",
+			.server_name = "a<b>&c",
+			.version = "2.9.10",
+			.go = "go1.19.8",
+			.host = "0.0.0.0",
+			.port = 4222,
+			.headers = true,
+			.max_payload = 1048576,
+			.client_id = 4,
+			.client_ip = "127.0.0.1",
+			.connect_urls = urls,
+			.connect_urls_count = 1};
 	size_t len;
 	char *line = nd_info_encode(&in, &len);
-	cr_assert_str_eq(line,
-			 "INFO {\"server_id\":\"NABC\",\"server_name\":\"a\\u003cb\\u003e\\u0026c\","
-			 "\"version\":\"2.9.10\",\"proto\":1,\"go\":\"go1.19.8\",\"host\":\"0.0.0.0\","
-			 "\"port\":4222,\"headers\":true,\"max_payload\":1048576,\"client_id\":4,"
-			 "\"client_ip\":\"127.0.0.1\",\"connect_urls\":[\"127.0.0.1:4223\"]} \r\n");
+	cr_assert_str_eq(
+	    line, "INFO {\"server_id\":\"NABC\",\"server_name\":\"a\\u003cb\\u003e\\u0026c\","
+		  "\"version\":\"2.9.10\",\"proto\":1,\"go\":\"go1.19.8\",\"host\":\"0.0.0.0\","
+		  "\"port\":4222,\"headers\":true,\"max_payload\":1048576,\"client_id\":4,"
+		  "\"client_ip\":\"127.0.0.1\",\"connect_urls\":[\"127.0.0.1:4223\"]} \r\n");
 	cr_assert_eq(len, strlen(line));
 	free(line);
 }
@@ -86,7 +94,8 @@ ND_TEST(nkey, server_ids_look_like_the_reference)
 
 ND_TEST(headers, status_and_fields)
 {
-	static const char blk[] = "NATS/1.0 503 No Responders\r\nA: 1\r\nB-Key:  two words \r\n\r\n";
+	static const char blk[] =
+	    "NATS/1.0 503 No Responders\r\nA: 1\r\nB-Key:  two words \r\n\r\n";
 	nd_headers_t h;
 	cr_assert_eq(nd_headers_parse(blk, sizeof(blk) - 1, &h), 0);
 	cr_assert_eq(h.status, 503);

@@ -8,9 +8,10 @@
 
 ND_TEST(subject, sub_validity)
 {
-	static const char *ok[] = {"foo", "foo.bar", "foo.*", "foo.>", "*", ">", "f*o", "f>o.*",
-				   "*.*.>", "a.b.c.d.e", "\xc3\xb6.x", "foo.>o"};
-	static const char *bad[] = {"", ".", "foo.", ".foo", "foo..bar", "foo.>.bar", ">.a", "a.>.>"};
+	static const char *ok[] = {"foo", "foo.bar", "foo.*", "foo.>",     "*",          ">",
+				   "f*o", "f>o.*",   "*.*.>", "a.b.c.d.e", "\xc3\xb6.x", "foo.>o"};
+	static const char *bad[] = {"",         ".",         "foo.", ".foo",
+				    "foo..bar", "foo.>.bar", ">.a",  "a.>.>"};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		cr_assert(nd_subject_valid_sub(S(ok[i])), "%s should be valid", ok[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -35,14 +36,30 @@ ND_TEST(subject, matching)
 		const char *pattern, *subject;
 		bool match;
 	} cases[] = {
-		{"foo", "foo", true},       {"foo", "bar", false},       {"foo.*", "foo.bar", true},
-		{"foo.*", "foo", false},    {"foo.*", "foo.bar.baz", false}, {"foo.>", "foo.bar", true},
-		{"foo.>", "foo.bar.baz", true}, {"foo.>", "foo", false}, {">", "foo", true},
-		{">", "a.b.c", true},       {"*", "foo", true},          {"*", "foo.bar", false},
-		{"*.bar", "foo.bar", true}, {"foo.*", "foo.*", true},    {"foo.>", "foo.*", true},
-		{"foo.bar", "foo.*", false}, {"foo.bar", "*", false},    {">", ".foo", false},
-		{"foo.>", "foo..bar", false}, {"foo", "foo.", false},    {">", "foo.", false},
-		{"f*o", "f*o", true},       {"f*o", "fxo", false},       {"*.*", "a.b", true},
+	    {"foo", "foo", true},
+	    {"foo", "bar", false},
+	    {"foo.*", "foo.bar", true},
+	    {"foo.*", "foo", false},
+	    {"foo.*", "foo.bar.baz", false},
+	    {"foo.>", "foo.bar", true},
+	    {"foo.>", "foo.bar.baz", true},
+	    {"foo.>", "foo", false},
+	    {">", "foo", true},
+	    {">", "a.b.c", true},
+	    {"*", "foo", true},
+	    {"*", "foo.bar", false},
+	    {"*.bar", "foo.bar", true},
+	    {"foo.*", "foo.*", true},
+	    {"foo.>", "foo.*", true},
+	    {"foo.bar", "foo.*", false},
+	    {"foo.bar", "*", false},
+	    {">", ".foo", false},
+	    {"foo.>", "foo..bar", false},
+	    {"foo", "foo.", false},
+	    {">", "foo.", false},
+	    {"f*o", "f*o", true},
+	    {"f*o", "fxo", false},
+	    {"*.*", "a.b", true},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		cr_assert_eq(nd_subject_matches(S(cases[i].pattern), S(cases[i].subject)),
