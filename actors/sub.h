@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef struct nd_client nd_client_t;
+typedef struct nd_dest nd_dest_t;
 
 typedef struct nd_sub {
 	/* Immutable while the subscription lives; readable from any worker that found it in the
@@ -22,7 +22,7 @@ typedef struct nd_sub {
 	_Atomic uint32_t gen;
 
 	/* Home worker only. */
-	nd_client_t *client;
+	nd_dest_t *owner; /* the client (or, later, peer link) that subscribed */
 	bool alive;
 	int64_t max; /* auto-unsubscribe after this many deliveries; 0: none */
 	int64_t delivered;

@@ -17,12 +17,24 @@ static void usage(FILE *out)
 	fputs("Usage: natsd [options]\n"
 	      "\n"
 	      "Server Options:\n"
+	      "    -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)\n"
+	      "    -p, --port <port>                Use port for clients (default: 4222)\n"
 	      "        --workers <n>                Worker threads (default: one per CPU)\n"
 	      "\n"
 	      "Common Options:\n"
 	      "    -h, --help                       Show this message\n"
 	      "    -v, --version                    Show version\n",
 	      out);
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static int parse_uint(const char *s, unsigned *out)
@@ -40,14 +52,29 @@ int main(int argc, char **argv)
 	enum { OPT_WORKERS = 256 };
 	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'v'},
+						 {"addr", required_argument, NULL, 'a'},
+						 {"net", required_argument, NULL, 'a'},
+						 {"port", required_argument, NULL, 'p'},
 						 {"workers", required_argument, NULL, OPT_WORKERS},
 						 {NULL, 0, NULL, 0}};
+	const char *host = NULL;
+	long port = 4222;
 	natsd_options_t *opts = natsd_options_create();
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hva:p:", longopts, NULL)) != -1) {
 		unsigned n;
 		switch (c) {
+		case 'a':
+			host = optarg;
+			break;
+		case 'p':
+			if (parse_int(optarg, -1, 65535, &port) != 0) {
+				fprintf(stderr, "natsd: invalid value for -p/--port: %s\n", optarg);
+				natsd_options_destroy(opts);
+				return 1;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			natsd_options_destroy(opts);
@@ -71,6 +98,11 @@ int main(int argc, char **argv)
 			natsd_options_destroy(opts);
 			return 1;
 		}
+	}
+	if (natsd_options_set_listen(opts, host, (int)port) != 0) {
+		fprintf(stderr, "natsd: invalid listen address\n");
+		natsd_options_destroy(opts);
+		return 1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "natsd: unexpected argument: %s\n", argv[optind]);
@@ -100,7 +132,6 @@ int main(int argc, char **argv)
 		natsd_server_destroy(server);
 		return 1;
 	}
-	nd_log_info("Server is ready");
 	for (;;) {
 		int sig = nd_signals_wait(handled_signals, -1);
 		if (sig == SIGINT || sig == SIGTERM) {

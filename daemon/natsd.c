@@ -6,21 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/server.h"
 #include "runtime/log.h"
-#include "runtime/runtime.h"
 
 #ifndef NATSD_VERSION
 #define NATSD_VERSION "0.0.0"
 #endif
 
 struct natsd_options {
-	unsigned workers;
+	nd_opts_t o;
 };
 
 struct natsd_server {
-	natsd_options_t opts;
-	nd_runtime_t *rt;
-	bool started;
+	nd_server_t *srv;
 };
 
 const char *natsd_version(void)
@@ -38,11 +36,15 @@ natsd_options_t *natsd_options_create(void)
 	natsd_options_t *o = calloc(1, sizeof(*o));
 	if (o == NULL)
 		abort();
+	nd_opts_default(&o->o);
 	return o;
 }
 
 void natsd_options_destroy(natsd_options_t *opts)
 {
+	if (opts == NULL)
+		return;
+	nd_opts_deinit(&opts->o);
 	free(opts);
 }
 
@@ -50,7 +52,22 @@ int natsd_options_set_workers(natsd_options_t *opts, unsigned workers)
 {
 	if (workers > 1024)
 		return -EINVAL;
-	opts->workers = workers;
+	opts->o.workers = workers;
+	return 0;
+}
+
+int natsd_options_set_listen(natsd_options_t *opts, const char *host, int port)
+{
+	if (port < -1 || port > 65535)
+		return -EINVAL;
+	if (host != NULL) {
+		char *h = strdup(host);
+		if (h == NULL)
+			return -ENOMEM;
+		free(opts->o.host);
+		opts->o.host = h;
+	}
+	opts->o.port = port;
 	return 0;
 }
 
@@ -59,11 +76,7 @@ int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts)
 	natsd_server_t *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
-	s->opts = *opts;
-	nd_runtime_opts_t ro;
-	nd_runtime_opts_default(&ro);
-	ro.workers = opts->workers;
-	int err = nd_runtime_create(&s->rt, &ro);
+	int err = nd_server_create(&s->srv, &opts->o);
 	if (err != 0) {
 		free(s);
 		return err;
@@ -74,30 +87,24 @@ int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts)
 
 int natsd_server_start(natsd_server_t *server)
 {
-	int err = nd_runtime_start(server->rt);
-	if (err != 0)
-		return err;
-	server->started = true;
-	nd_log_info("Starting natsd version %s", natsd_version());
-	nd_log_info("Runtime is up with %u workers", nd_runtime_worker_count(server->rt));
-	return 0;
+	return nd_server_start(server->srv);
+}
+
+int natsd_server_port(const natsd_server_t *server)
+{
+	return nd_server_port(server->srv);
 }
 
 void natsd_server_shutdown(natsd_server_t *server)
 {
-	if (!server->started)
-		return;
-	nd_runtime_shutdown(server->rt);
-	server->started = false;
-	nd_log_info("Server Exiting..");
+	nd_server_shutdown(server->srv);
 }
 
 void natsd_server_destroy(natsd_server_t *server)
 {
 	if (server == NULL)
 		return;
-	natsd_server_shutdown(server);
-	long leaks = nd_runtime_destroy(server->rt);
+	long leaks = nd_server_destroy(server->srv);
 	if (leaks != 0)
 		nd_log_warn("%ld runtime objects were still allocated at exit", leaks);
 	free(server);

@@ -6,6 +6,7 @@
 #define NATSD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,18 +21,25 @@ const char *natsd_version(void);
 /* A human-readable description of a code returned by this API. */
 const char *natsd_strerror(int code);
 
-/* Options with the defaults of the reference server. Never NULL. */
+/* Options with the defaults of the reference server (0.0.0.0:4222, max_payload 1 MiB, ...).
+ * Never NULL. */
 natsd_options_t *natsd_options_create(void);
 void natsd_options_destroy(natsd_options_t *opts);
 
 /* Worker threads; 0 (default) means one per online CPU. */
 int natsd_options_set_workers(natsd_options_t *opts, unsigned workers);
 
+/* Client listen address. port -1 picks a random free port (see natsd_server_port). */
+int natsd_options_set_listen(natsd_options_t *opts, const char *host, int port);
+
 /* Creates a server from opts (copied; the caller keeps opts). Nothing runs yet. */
 int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts);
 
-/* Starts the worker threads and begins serving. */
+/* Binds the client port, starts the worker threads and begins serving. */
 int natsd_server_start(natsd_server_t *server);
+
+/* The client port actually bound, after natsd_server_start. */
+int natsd_server_port(const natsd_server_t *server);
 
 /* Stops serving, closes every connection and joins the workers. Idempotent. */
 void natsd_server_shutdown(natsd_server_t *server);

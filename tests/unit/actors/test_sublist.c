@@ -77,7 +77,8 @@ static void check_subject(world_t *w, const char *subject, nd_match_t *m)
 	}
 	cr_assert_eq(m->np, np, "subject %s: %zu plain, want %zu", subject, m->np, np);
 	nd_sub_t **got = malloc((np + 1) * sizeof(*got));
-	memcpy(got, m->psubs, np * sizeof(*got));
+	if (np > 0)
+		memcpy(got, m->psubs, np * sizeof(*got));
 	qsort(got, np, sizeof(*got), cmp_ptr);
 	qsort(want_p, np, sizeof(*got), cmp_ptr);
 	for (size_t i = 0; i < np; i++)

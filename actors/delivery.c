@@ -1,0 +1,448 @@
+/* Per-worker delivery: match cache, local deliveries, per-destination-worker envelopes, the
+ * router actor that unpacks them, and the once-per-pass flush. */
+#include "actors/delivery.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/actor.h"
+#include "runtime/worker.h"
+
+#define READ_BUFFER (64 * 1024)
+#define CACHE_ENTRIES 1024               /* direct-mapped match cache per worker */
+#define ENVELOPE_SEND_EARLY (256 * 1024) /* send an envelope mid-pass past this size */
+
+enum { MSG_ENVELOPE = 1 };
+
+struct nd_delivery_shared {
+	nd_runtime_t *rt;
+	unsigned nworkers;
+	unsigned slot; /* nd_worker_ext slot */
+	nd_actor_t **routers;
+};
+
+/* One message in an envelope, followed by its strings and payload, then nsubs sub_ref_t. */
+typedef struct rec {
+	uint32_t len; /* whole record, 8-aligned */
+	uint32_t nsubs;
+	uint32_t subject_len, reply_len, size_tok_len, hdr_tok_len;
+	int64_t hdr, size;
+	uint32_t subs_off;
+	uint32_t pad;
+} rec_t;
+
+typedef struct sub_ref {
+	nd_sub_t *sub;
+	uint32_t gen;
+	uint32_t pad;
+} sub_ref_t;
+
+typedef struct stage {
+	char *buf;
+	size_t len, cap;
+	size_t rec;       /* offset of the record being filled */
+	uint64_t rec_pub; /* publish it belongs to */
+} stage_t;
+
+typedef struct cache_entry {
+	nd_account_t *acc;
+	uint64_t gen;
+	char *subject;
+	size_t len, cap;
+	bool valid;
+	nd_match_t m;
+} cache_entry_t;
+
+struct nd_delivery {
+	nd_delivery_shared_t *sh;
+	nd_worker_t *w;
+	unsigned index;
+	nd_dest_t *dirty; /* destinations to flush this pass */
+	stage_t *stage;   /* [nworkers] */
+	uint64_t pub_seq;
+	uint64_t rng;
+	cache_entry_t cache[CACHE_ENTRIES];
+	char rbuf[READ_BUFFER];
+};
+
+typedef struct envelope {
+	nd_msg_t hdr;
+	char *buf;
+	size_t len;
+} envelope_t;
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+nd_delivery_t *nd_delivery_current(nd_delivery_shared_t *sh)
+{
+	return nd_worker_ext(nd_worker_current(), sh->slot);
+}
+
+char *nd_delivery_read_buffer(nd_delivery_t *d, size_t *size)
+{
+	*size = sizeof(d->rbuf);
+	return d->rbuf;
+}
+
+unsigned nd_delivery_worker_index(const nd_delivery_t *d)
+{
+	return d->index;
+}
+
+uint64_t nd_delivery_random(nd_delivery_t *d)
+{
+	/* xorshift64*: fast, per worker, no shared state. */
+	uint64_t x = d->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	d->rng = x;
+	return x * 2685821657736338717ull;
+}
+
+/* ---- match cache ---- */
+
+const nd_match_t *nd_delivery_match(nd_delivery_t *d, nd_account_t *acc, const char *subject,
+				    size_t len)
+{
+	uint64_t h = hash_bytes(subject, len) ^ (uint64_t)(uintptr_t)acc;
+	cache_entry_t *e = &d->cache[h & (CACHE_ENTRIES - 1)];
+	/* Read the generation before matching: a change that races the match leaves an older
+	 * generation in the entry, so the next lookup matches again. */
+	uint64_t gen = nd_sublist_generation(acc->sl);
+	if (e->valid && e->acc == acc && e->gen == gen && e->len == len &&
+	    memcmp(e->subject, subject, len) == 0)
+		return &e->m;
+	nd_sublist_match(acc->sl, subject, len, &e->m);
+	if (e->cap < len) {
+		free(e->subject);
+		e->cap = len < 64 ? 64 : len;
+		e->subject = malloc(e->cap);
+		if (e->subject == NULL)
+			abort();
+	}
+	memcpy(e->subject, subject, len);
+	e->len = len;
+	e->acc = acc;
+	e->gen = gen;
+	e->valid = true;
+	return &e->m;
+}
+
+/* ---- dirty destinations ---- */
+
+void nd_delivery_mark_dirty(nd_delivery_t *d, nd_dest_t *dest)
+{
+	if (dest->dirty)
+		return;
+	dest->dirty = true;
+	dest->dirty_next = d->dirty;
+	d->dirty = dest;
+}
+
+void nd_delivery_unmark_dirty(nd_delivery_t *d, nd_dest_t *dest)
+{
+	if (!dest->dirty)
+		return;
+	for (nd_dest_t **p = &d->dirty; *p != NULL; p = &(*p)->dirty_next) {
+		if (*p == dest) {
+			*p = dest->dirty_next;
+			break;
+		}
+	}
+	dest->dirty = false;
+	dest->dirty_next = NULL;
+}
+
+static void flush_dirty(nd_delivery_t *d)
+{
+	/* Destinations marked while flushing (a flush that writes an error, say) go to the next
+	 * pass's list. */
+	nd_dest_t *list = d->dirty;
+	d->dirty = NULL;
+	while (list != NULL) {
+		nd_dest_t *dest = list;
+		list = dest->dirty_next;
+		dest->dirty = false;
+		dest->dirty_next = NULL;
+		dest->ops->flush(dest);
+	}
+}
+
+/* ---- envelopes ---- */
+
+static void stage_reserve(stage_t *s, size_t more)
+{
+	if (s->len + more <= s->cap)
+		return;
+	size_t cap = s->cap ? s->cap : 16384;
+	while (cap < s->len + more)
+		cap *= 2;
+	char *b = realloc(s->buf, cap);
+	if (b == NULL)
+		abort();
+	s->buf = b;
+	s->cap = cap;
+}
+
+static void envelope_dtor(nd_msg_t *m)
+{
+	free(((envelope_t *)m)->buf);
+}
+
+static void send_stage(nd_delivery_t *d, unsigned dst)
+{
+	stage_t *s = &d->stage[dst];
+	if (s->len == 0)
+		return;
+	envelope_t *e = nd_msg_alloc(d->sh->rt, sizeof(*e), MSG_ENVELOPE);
+	e->buf = s->buf;
+	e->len = s->len;
+	e->hdr.weight = (uint32_t)(s->len > UINT32_MAX ? UINT32_MAX : s->len);
+	e->hdr.dtor = envelope_dtor;
+	s->buf = NULL;
+	s->len = s->cap = 0;
+	s->rec_pub = 0;
+	nd_actor_send(d->sh->routers[dst], &e->hdr);
+}
+
+static void put(char *base, size_t *at, const char *p, size_t n)
+{
+	if (n > 0)
+		memcpy(base + *at, p, n);
+	*at += n;
+}
+
+/* Adds (sub, gen) for message m to the envelope for worker dst, writing the message itself
+ * the first time this publish touches that envelope. */
+static void stage(nd_delivery_t *d, unsigned dst, nd_sub_t *sub, const nd_pubmsg_t *m)
+{
+	stage_t *s = &d->stage[dst];
+	if (s->rec_pub != d->pub_seq || s->len == 0) {
+		size_t body = (size_t)m->subject_len + m->reply_len + m->size_tok_len +
+			      m->hdr_tok_len + (size_t)m->size;
+		size_t need = align8(sizeof(rec_t) + body);
+		stage_reserve(s, need + sizeof(sub_ref_t));
+		s->rec = s->len;
+		rec_t *r = (rec_t *)(s->buf + s->rec);
+		r->nsubs = 0;
+		r->subject_len = m->subject_len;
+		r->reply_len = m->reply_len;
+		r->size_tok_len = m->size_tok_len;
+		r->hdr_tok_len = m->hdr_tok_len;
+		r->hdr = m->hdr;
+		r->size = m->size;
+		r->subs_off = (uint32_t)need;
+		r->len = (uint32_t)need;
+		size_t at = s->rec + sizeof(rec_t);
+		put(s->buf, &at, m->subject, m->subject_len);
+		put(s->buf, &at, m->reply, m->reply_len);
+		put(s->buf, &at, m->size_tok, m->size_tok_len);
+		put(s->buf, &at, m->hdr_tok, m->hdr_tok_len);
+		put(s->buf, &at, m->payload, (size_t)m->size);
+		s->len += need;
+		s->rec_pub = d->pub_seq;
+	}
+	stage_reserve(s, sizeof(sub_ref_t));
+	sub_ref_t *ref = (sub_ref_t *)(s->buf + s->len);
+	ref->sub = sub;
+	/* relaxed: an identity check done later by the sub's home worker. */
+	ref->gen = atomic_load_explicit(&sub->gen, memory_order_relaxed);
+	ref->pad = 0;
+	s->len += sizeof(sub_ref_t);
+	rec_t *r = (rec_t *)(s->buf + s->rec);
+	r->nsubs++;
+	r->len += (uint32_t)sizeof(sub_ref_t);
+}
+
+static void route_envelope(nd_delivery_t *d, const char *buf, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		const rec_t *r = (const rec_t *)(buf + off);
+		const char *p = buf + off + sizeof(rec_t);
+		nd_pubmsg_t m;
+		m.subject = p;
+		m.subject_len = r->subject_len;
+		p += r->subject_len;
+		m.reply = p;
+		m.reply_len = r->reply_len;
+		p += r->reply_len;
+		m.size_tok = p;
+		m.size_tok_len = r->size_tok_len;
+		p += r->size_tok_len;
+		m.hdr_tok = p;
+		m.hdr_tok_len = r->hdr_tok_len;
+		p += r->hdr_tok_len;
+		m.payload = p;
+		m.hdr = r->hdr;
+		m.size = r->size;
+		const sub_ref_t *refs = (const sub_ref_t *)(buf + off + r->subs_off);
+		for (uint32_t i = 0; i < r->nsubs; i++) {
+			nd_sub_t *s = refs[i].sub;
+			assert(s->home == d->index);
+			/* Same subscription, still alive: both only change on this worker. */
+			if (atomic_load_explicit(&s->gen, memory_order_relaxed) != refs[i].gen ||
+			    !s->alive)
+				continue;
+			s->owner->ops->deliver(s->owner, s, &m);
+		}
+		off += r->len;
+	}
+}
+
+/* ---- publishing ---- */
+
+static bool deliver_local(nd_sub_t *s, const nd_pubmsg_t *m, const nd_dest_t *origin, bool echo)
+{
+	if (!s->alive)
+		return false;
+	if (!echo && s->owner == origin)
+		return false;
+	return s->owner->ops->deliver(s->owner, s, m);
+}
+
+size_t nd_delivery_publish(nd_delivery_t *d, const nd_match_t *r, const nd_pubmsg_t *m,
+			   const nd_dest_t *origin, bool echo)
+{
+	d->pub_seq++;
+	size_t delivered = 0;
+	for (size_t i = 0; i < r->np; i++) {
+		nd_sub_t *s = r->psubs[i];
+		if (s->home == d->index) {
+			delivered += deliver_local(s, m, origin, echo);
+		} else {
+			stage(d, s->home, s, m);
+			delivered++;
+		}
+	}
+	for (size_t g = 0; g < r->ng; g++) {
+		const nd_qgroup_t *grp = &r->groups[g];
+		/* Random start, then ring order until one member takes it (the reference's way). */
+		uint32_t start = (uint32_t)(nd_delivery_random(d) % grp->n);
+		for (uint32_t k = 0; k < grp->n; k++) {
+			nd_sub_t *s = grp->members[(start + k) % grp->n];
+			if (s->home == d->index) {
+				if (deliver_local(s, m, origin, echo)) {
+					delivered++;
+					break;
+				}
+			} else {
+				stage(d, s->home, s, m);
+				delivered++;
+				break;
+			}
+		}
+	}
+	for (unsigned w = 0; w < d->sh->nworkers; w++)
+		if (d->stage[w].len > ENVELOPE_SEND_EARLY)
+			send_stage(d, w);
+	return delivered;
+}
+
+/* ---- router actor ---- */
+
+typedef struct router {
+	nd_delivery_shared_t *sh;
+} router_t;
+
+static void router_on_message(nd_actor_t *self, nd_msg_t *msg)
+{
+	router_t *rt = nd_actor_state(self);
+	if (msg->type == MSG_ENVELOPE) {
+		envelope_t *e = (envelope_t *)msg;
+		route_envelope(nd_delivery_current(rt->sh), e->buf, e->len);
+	}
+	nd_msg_free(msg);
+}
+
+static const nd_actor_class_t router_class = {.name = "router", .on_message = router_on_message};
+
+/* ---- hooks ---- */
+
+static void *delivery_init(nd_worker_t *w, void *arg)
+{
+	nd_delivery_shared_t *sh = arg;
+	nd_delivery_t *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		abort();
+	d->sh = sh;
+	d->w = w;
+	d->index = nd_worker_index(w);
+	d->stage = calloc(sh->nworkers, sizeof(stage_t));
+	if (d->stage == NULL)
+		abort();
+	d->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)(uintptr_t)d << 1) ^ d->index;
+	for (int i = 0; i < CACHE_ENTRIES; i++)
+		nd_match_init(&d->cache[i].m);
+	return d;
+}
+
+static void delivery_pass_end(nd_worker_t *w, void *ext)
+{
+	nd_delivery_t *d = ext;
+	for (unsigned i = 0; i < d->sh->nworkers; i++)
+		send_stage(d, i);
+	flush_dirty(d);
+}
+
+static void delivery_fini(nd_worker_t *w, void *ext)
+{
+	nd_delivery_t *d = ext;
+	for (unsigned i = 0; i < d->sh->nworkers; i++)
+		free(d->stage[i].buf);
+	free(d->stage);
+	for (int i = 0; i < CACHE_ENTRIES; i++) {
+		nd_match_deinit(&d->cache[i].m);
+		free(d->cache[i].subject);
+	}
+	free(d);
+}
+
+nd_delivery_shared_t *nd_delivery_install(nd_runtime_t *rt)
+{
+	nd_delivery_shared_t *sh = calloc(1, sizeof(*sh));
+	if (sh == NULL)
+		abort();
+	sh->rt = rt;
+	sh->nworkers = nd_runtime_worker_count(rt);
+	sh->routers = calloc(sh->nworkers, sizeof(nd_actor_t *));
+	if (sh->routers == NULL)
+		abort();
+	static const nd_worker_hooks_t hooks = {
+	    .init = delivery_init, .pass_end = delivery_pass_end, .fini = delivery_fini};
+	if (nd_runtime_add_hooks(rt, &hooks, sh, &sh->slot) != 0)
+		abort();
+	for (unsigned i = 0; i < sh->nworkers; i++) {
+		nd_actor_t *a =
+		    nd_actor_create(rt, &router_class, sizeof(router_t), nd_runtime_worker(rt, i));
+		((router_t *)nd_actor_state(a))->sh = sh;
+		nd_actor_start(a);
+		sh->routers[i] = a;
+	}
+	return sh;
+}
+
+void nd_delivery_uninstall(nd_delivery_shared_t *sh)
+{
+	if (sh == NULL)
+		return;
+	for (unsigned i = 0; i < sh->nworkers; i++)
+		nd_actor_unref(sh->routers[i]);
+	free(sh->routers);
+	free(sh);
+}

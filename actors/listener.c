@@ -1,0 +1,178 @@
+/* Accept loop on one worker. Placement is round-robin: deterministic, and even for the small
+ * connection counts of benchmarks (SO_REUSEPORT hashing can put both ends of a 1:1 test on one
+ * worker). */
+#define _GNU_SOURCE
+#include "actors/listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "actors/client.h"
+#include "runtime/io.h"
+#include "runtime/log.h"
+#include "runtime/timer.h"
+#include "runtime/worker.h"
+
+#define ACCEPTS_PER_TURN 64
+#define ACCEPT_BACKOFF_MS 100 /* out of file descriptors: try again later, do not spin */
+
+typedef struct listener {
+	nd_server_t *srv;
+	int fd;
+	nd_io_t io;
+	nd_timer_t backoff;
+} listener_t;
+
+int nd_listener_bind(const char *host, int port, int *bound)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res;
+	char service[16];
+	snprintf(service, sizeof(service), "%d", port < 0 ? 0 : port);
+	const char *h = (host == NULL || *host == '\0') ? NULL : host;
+	int rc = getaddrinfo(h, service, &hints, &res);
+	if (rc != 0) {
+		nd_log_error("cannot resolve listen address %s: %s", host, gai_strerror(rc));
+		return -EINVAL;
+	}
+	int err = -EADDRNOTAVAIL;
+	int fd = -1;
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			err = -errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
+			break;
+		err = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return err;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	*bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						: ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+/* max_connections: the reference sends INFO, then the error, then closes. */
+static void refuse(nd_server_t *s, int fd, uint64_t cid, const struct sockaddr_storage *peer)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	if (peer->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, ip,
+			  sizeof(ip));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof(ip));
+	size_t len;
+	char *info = nd_server_client_info(s, cid, ip, &len);
+	static const char err[] = "-ERR 'maximum connections exceeded'\r\n";
+	/* A new socket's send buffer takes this at once; if not, the client loses the text only. */
+	ssize_t w = send(fd, info, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w == (ssize_t)len)
+		w = send(fd, err, sizeof(err) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	free(info);
+	nd_log_error("%s - cid:%llu - maximum connections exceeded", ip, (unsigned long long)cid);
+	close(fd);
+}
+
+static void on_accept(nd_actor_t *self, nd_io_t *io, int events)
+{
+	listener_t *l = nd_actor_state(self);
+	nd_runtime_t *rt = nd_server_runtime(l->srv);
+	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd =
+		    accept4(l->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			if (errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			nd_log_error("Error accepting client connection: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				nd_io_set(&l->io, 0);
+				nd_timer_start(&l->backoff, ACCEPT_BACKOFF_MS);
+			}
+			return;
+		}
+		uint64_t cid = nd_server_next_cid(l->srv);
+		if (!nd_server_client_admit(l->srv)) {
+			refuse(l->srv, fd, cid, &peer);
+			continue;
+		}
+		nd_client_spawn(l->srv, nd_runtime_next_worker(rt), fd, cid, &peer);
+	}
+}
+
+static void on_backoff(nd_actor_t *self, nd_timer_t *t)
+{
+	listener_t *l = nd_actor_state(self);
+	nd_io_set(&l->io, ND_IO_READ);
+}
+
+static void listener_start(nd_actor_t *self)
+{
+	listener_t *l = nd_actor_state(self);
+	nd_io_init(&l->io, self, l->fd, on_accept);
+	nd_timer_init(&l->backoff, self, on_backoff);
+	nd_io_set(&l->io, ND_IO_READ);
+}
+
+static void listener_stop(nd_actor_t *self)
+{
+	listener_t *l = nd_actor_state(self);
+	nd_io_set(&l->io, 0);
+	nd_timer_stop(&l->backoff);
+	close(l->fd);
+	l->fd = -1;
+}
+
+static void listener_free(nd_actor_t *self)
+{
+	listener_t *l = nd_actor_state(self);
+	if (l->fd >= 0)
+		close(l->fd); /* never started */
+}
+
+static void listener_message(nd_actor_t *self, nd_msg_t *msg)
+{
+	nd_msg_free(msg);
+}
+
+static const nd_actor_class_t listener_class = {.name = "listener",
+						.on_start = listener_start,
+						.on_message = listener_message,
+						.on_stop = listener_stop,
+						.on_free = listener_free};
+
+nd_actor_t *nd_listener_start(nd_server_t *s, int fd)
+{
+	nd_runtime_t *rt = nd_server_runtime(s);
+	nd_actor_t *a =
+	    nd_actor_create(rt, &listener_class, sizeof(listener_t), nd_runtime_worker(rt, 0));
+	listener_t *l = nd_actor_state(a);
+	l->srv = s;
+	l->fd = fd;
+	nd_actor_start(a);
+	return a;
+}
