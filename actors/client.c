@@ -756,6 +756,7 @@ static void client_stop(nd_actor_t *self)
 	nd_timer_stop(&c->ping_timer);
 	nd_timer_stop(&c->write_timer);
 	nd_delivery_unmark_dirty(c->d, &c->dest);
+	nd_log_debug("%s - socket closed (%zu bytes unsent)", c->tag, nd_outbuf_pending(&c->out));
 	close(c->fd);
 	c->fd = -1;
 	nd_outbuf_clear(&c->out);

@@ -21,6 +21,10 @@ static void usage(FILE *out)
 	      "    -p, --port <port>                Use port for clients (default: 4222)\n"
 	      "        --workers <n>                Worker threads (default: one per CPU)\n"
 	      "\n"
+	      "Logging Options:\n"
+	      "    -D, --debug                      Enable debugging output\n"
+	      "    -V, --trace                      Trace the raw protocol\n"
+	      "\n"
 	      "Common Options:\n"
 	      "    -h, --help                       Show this message\n"
 	      "    -v, --version                    Show version\n",
@@ -56,17 +60,26 @@ int main(int argc, char **argv)
 						 {"net", required_argument, NULL, 'a'},
 						 {"port", required_argument, NULL, 'p'},
 						 {"workers", required_argument, NULL, OPT_WORKERS},
+						 {"debug", no_argument, NULL, 'D'},
+						 {"trace", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
 	const char *host = NULL;
+	bool debug = false, trace = false;
 	long port = 4222;
 	natsd_options_t *opts = natsd_options_create();
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hva:p:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hva:p:DV", longopts, NULL)) != -1) {
 		unsigned n;
 		switch (c) {
 		case 'a':
 			host = optarg;
+			break;
+		case 'D':
+			debug = true;
+			break;
+		case 'V':
+			trace = true;
 			break;
 		case 'p':
 			if (parse_int(optarg, -1, 65535, &port) != 0) {
@@ -117,7 +130,8 @@ int main(int argc, char **argv)
 		fputs("natsd: cannot block signals\n", stderr);
 		return 1;
 	}
-	nd_log_configure(&(nd_log_opts_t){.logtime = true, .fd = -1});
+	nd_log_configure(
+	    &(nd_log_opts_t){.logtime = true, .debug = debug, .trace = trace, .fd = -1});
 
 	natsd_server_t *server;
 	int err = natsd_server_create(&server, opts);

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime/mailbox.h"
 #include "tests/support/nd_test.h"
@@ -16,7 +17,9 @@ typedef struct item {
 ND_TEST(mailbox, starts_idle_and_reports_first_push)
 {
 	nd_mailbox_t mb;
-	item_t a = {0}, b = {0};
+	item_t a, b;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
 	nd_mailbox_init(&mb);
 	cr_assert(nd_mailbox_is_idle(&mb));
 	cr_assert(nd_mailbox_push_mp(&mb, &a.hdr));
@@ -51,7 +54,8 @@ ND_TEST(mailbox, fifo_then_idle_again)
 ND_TEST(mailbox, claim_takes_the_idle_state)
 {
 	nd_mailbox_t mb;
-	item_t a = {0};
+	item_t a;
+	memset(&a, 0, sizeof(a));
 	nd_mailbox_init(&mb);
 	cr_assert(nd_mailbox_claim_idle_sc(&mb));
 	cr_assert_not(nd_mailbox_claim_idle_sc(&mb));
