@@ -32,6 +32,7 @@ bench: deps-test
 	cmake --preset bench >/dev/null
 	cmake --build --preset bench
 	./build/bench/bench/bench_runtime
+	./build/bench/bench/natsd-bench compare --natsd build/bench/daemon/natsd $(ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

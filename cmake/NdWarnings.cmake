@@ -17,3 +17,7 @@ if(ND_SANITIZE)
   add_link_options(-fsanitize=${ND_SANITIZE})
 endif()
 add_compile_options(-fno-strict-aliasing -g)
+if(ND_FUZZ)
+  # Coverage instrumentation for all code, so the fuzzers see inside the libraries too.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

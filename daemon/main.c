@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "include/natsd.h"
 #include "runtime/log.h"
@@ -20,6 +21,7 @@ static void usage(FILE *out)
 	      "    -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)\n"
 	      "    -p, --port <port>                Use port for clients (default: 4222)\n"
 	      "        --workers <n>                Worker threads (default: one per CPU)\n"
+	      "        --spin <us>                  Idle workers poll this long before sleeping\n"
 	      "\n"
 	      "Logging Options:\n"
 	      "    -D, --debug                      Enable debugging output\n"
@@ -53,13 +55,14 @@ static int parse_uint(const char *s, unsigned *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_WORKERS = 256 };
+	enum { OPT_WORKERS = 256, OPT_SPIN };
 	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'v'},
 						 {"addr", required_argument, NULL, 'a'},
 						 {"net", required_argument, NULL, 'a'},
 						 {"port", required_argument, NULL, 'p'},
 						 {"workers", required_argument, NULL, OPT_WORKERS},
+						 {"spin", required_argument, NULL, OPT_SPIN},
 						 {"debug", no_argument, NULL, 'D'},
 						 {"trace", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
@@ -96,6 +99,13 @@ int main(int argc, char **argv)
 			printf("natsd: v%s\n", natsd_version());
 			natsd_options_destroy(opts);
 			return 0;
+		case OPT_SPIN:
+			if (parse_uint(optarg, &n) != 0 || natsd_options_set_spin(opts, n) != 0) {
+				fprintf(stderr, "natsd: invalid value for --spin: %s\n", optarg);
+				natsd_options_destroy(opts);
+				return 1;
+			}
+			break;
 		case OPT_WORKERS:
 			if (parse_uint(optarg, &n) != 0 ||
 			    natsd_options_set_workers(opts, n) != 0) {

@@ -56,6 +56,14 @@ int natsd_options_set_workers(natsd_options_t *opts, unsigned workers)
 	return 0;
 }
 
+int natsd_options_set_spin(natsd_options_t *opts, unsigned us)
+{
+	if (us > 1000)
+		return -EINVAL;
+	opts->o.spin_us = us;
+	return 0;
+}
+
 int natsd_options_set_listen(natsd_options_t *opts, const char *host, int port)
 {
 	if (port < -1 || port > 65535)

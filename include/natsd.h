@@ -29,6 +29,10 @@ void natsd_options_destroy(natsd_options_t *opts);
 /* Worker threads; 0 (default) means one per online CPU. */
 int natsd_options_set_workers(natsd_options_t *opts, unsigned workers);
 
+/* Microseconds an idle worker keeps polling before it sleeps (latency vs idle CPU; at most
+ * 1000). */
+int natsd_options_set_spin(natsd_options_t *opts, unsigned us);
+
 /* Client listen address. port -1 picks a random free port (see natsd_server_port). */
 int natsd_options_set_listen(natsd_options_t *opts, const char *host, int port);
 

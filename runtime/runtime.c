@@ -3,6 +3,7 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,16 @@ void nd_runtime_opts_default(nd_runtime_opts_t *opts)
 	opts->turn_msgs = 64;
 	opts->turn_bytes = 256 * 1024;
 	opts->thread_name = "natsd";
+}
+
+/* CPUs this process may run on (taskset, cgroup cpusets), not just those online. */
+static unsigned usable_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
 }
 
 static uint64_t monotonic_ms(void)
@@ -45,8 +56,7 @@ int nd_runtime_create(nd_runtime_t **out, const nd_runtime_opts_t *opts)
 		rt->opts.turn_bytes = 256 * 1024;
 	if (rt->opts.thread_name == NULL)
 		rt->opts.thread_name = "natsd";
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	rt->nworkers = opts->workers != 0 ? opts->workers : (unsigned)(ncpu > 0 ? ncpu : 1);
+	rt->nworkers = opts->workers != 0 ? opts->workers : usable_cpus();
 	if (rt->nworkers > 1024) {
 		free(rt);
 		return -EINVAL;

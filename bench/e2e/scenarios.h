@@ -1,0 +1,48 @@
+/* Load scenarios of the bench: throughput (pub only, pub/sub, fan-out, fan-in, queue groups),
+ * request/reply latency, idle connection memory, many subscriptions. Each runs against one
+ * server and fills a result; none asserts anything. */
+#ifndef ND_BENCH_SCENARIOS_H
+#define ND_BENCH_SCENARIOS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct bench_target {
+	const char *host;
+	int port;
+	pid_t server_pid; /* for RSS; 0 if unknown */
+} bench_target_t;
+
+typedef enum scenario_kind { SC_PUBSUB, SC_REQREP, SC_IDLE, SC_SUBS } scenario_kind_t;
+
+typedef struct scenario {
+	const char *name;
+	scenario_kind_t kind;
+	int pubs, subs;   /* SC_PUBSUB: publishers, subscribers (0: publish only) */
+	bool queue;       /* subscribers form one queue group */
+	int size;         /* payload bytes */
+	long msgs;        /* messages per publisher, requests per requester, connections, subs */
+	double rate;      /* SC_REQREP: requests/s per requester, 0: back to back */
+} scenario_t;
+
+typedef struct bench_result {
+	bool ok;
+	double value; /* the headline number: msgs/s, microseconds, KiB */
+	const char *unit;
+	bool higher_is_better;
+	double p50, p90, p99, p999, max; /* latency scenarios, microseconds */
+	double delivered_rate;           /* deliveries/s (fan-out counts every copy) */
+	double sub_rate, rss_kib;        /* SC_SUBS: subscribe rate; RSS growth */
+	double client_cpu;               /* cores the generator used: near 1.0 per thread = saturated */
+	uint64_t lost;                   /* expected deliveries that never arrived */
+	char note[160];
+} bench_result_t;
+
+/* Runs one scenario. Returns 0, or -1 if it could not run (note says why). */
+int scenario_run(const scenario_t *sc, const bench_target_t *t, bench_result_t *r);
+
+/* Resident memory of pid in KiB, or -1. */
+long bench_rss_kib(pid_t pid);
+
+#endif
