@@ -1,6 +1,7 @@
 /* natsd: the daemon. Parses the command line, takes signals in this thread only, and runs the
  * server from include/natsd.h until SIGINT or SIGTERM. */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
