@@ -17,8 +17,8 @@ void nd_connect_opts_init(nd_connect_opts_t *o)
 
 void nd_connect_opts_deinit(nd_connect_opts_t *o)
 {
-	char **strs[] = {&o->name, &o->lang,       &o->version, &o->user, &o->pass,
-			 &o->auth_token, &o->jwt, &o->nkey, &o->sig, &o->account};
+	char **strs[] = {&o->name,       &o->lang, &o->version, &o->user, &o->pass,
+			 &o->auth_token, &o->jwt,  &o->nkey,    &o->sig,  &o->account};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -33,28 +33,22 @@ typedef struct field {
 	size_t offset;
 } field_t;
 
-#define FIELD(k, t, m) {k, t, offsetof(nd_connect_opts_t, m)}
+#define FIELD(k, t, m)                                                                             \
+	{                                                                                          \
+		k, t, offsetof(nd_connect_opts_t, m)                                               \
+	}
 
 /* The keys of the reference's ClientOpts that a core server acts on or reports. */
 static const field_t fields[] = {
-	FIELD("echo", F_BOOL, echo),
-	FIELD("verbose", F_BOOL, verbose),
-	FIELD("pedantic", F_BOOL, pedantic),
-	FIELD("tls_required", F_BOOL, tls_required),
-	FIELD("jwt", F_STRING, jwt),
-	FIELD("nkey", F_STRING, nkey),
-	FIELD("sig", F_STRING, sig),
-	FIELD("auth_token", F_STRING, auth_token),
-	FIELD("user", F_STRING, user),
-	FIELD("pass", F_STRING, pass),
-	FIELD("name", F_STRING, name),
-	FIELD("lang", F_STRING, lang),
-	FIELD("version", F_STRING, version),
-	FIELD("protocol", F_INT, protocol),
-	FIELD("account", F_STRING, account),
-	FIELD("new_account", F_BOOL, new_account),
-	FIELD("headers", F_BOOL, headers),
-	FIELD("no_responders", F_BOOL, no_responders),
+    FIELD("echo", F_BOOL, echo),         FIELD("verbose", F_BOOL, verbose),
+    FIELD("pedantic", F_BOOL, pedantic), FIELD("tls_required", F_BOOL, tls_required),
+    FIELD("jwt", F_STRING, jwt),         FIELD("nkey", F_STRING, nkey),
+    FIELD("sig", F_STRING, sig),         FIELD("auth_token", F_STRING, auth_token),
+    FIELD("user", F_STRING, user),       FIELD("pass", F_STRING, pass),
+    FIELD("name", F_STRING, name),       FIELD("lang", F_STRING, lang),
+    FIELD("version", F_STRING, version), FIELD("protocol", F_INT, protocol),
+    FIELD("account", F_STRING, account), FIELD("new_account", F_BOOL, new_account),
+    FIELD("headers", F_BOOL, headers),   FIELD("no_responders", F_BOOL, no_responders),
 };
 
 static const field_t *find_field(const char *key)
@@ -101,7 +95,8 @@ int nd_connect_decode(nd_connect_opts_t *o, const char *json, size_t n, char *er
 	if (json_is_null(root))
 		goto done;
 	if (!json_is_object(root)) {
-		snprintf(err, errlen, "json: cannot unmarshal %s into CONNECT options", type_name(root));
+		snprintf(err, errlen, "json: cannot unmarshal %s into CONNECT options",
+			 type_name(root));
 		rc = -1;
 		goto done;
 	}
@@ -137,8 +132,8 @@ int nd_connect_decode(nd_connect_opts_t *o, const char *json, size_t n, char *er
 		}
 		continue;
 	type_error:
-		snprintf(err, errlen, "json: cannot unmarshal %s into CONNECT field %s", type_name(v),
-			 f->key);
+		snprintf(err, errlen, "json: cannot unmarshal %s into CONNECT field %s",
+			 type_name(v), f->key);
 		rc = -1;
 	}
 done:

@@ -21,7 +21,8 @@ int nd_headers_parse(const char *block, size_t n, nd_headers_t *h)
 	size_t vl = sizeof(VERSION_LINE) - 1;
 	if (n < vl + 4 || memcmp(block, VERSION_LINE, vl) != 0)
 		return -1;
-	if (block[n - 4] != '\r' || block[n - 3] != '\n' || block[n - 2] != '\r' || block[n - 1] != '\n') {
+	if (block[n - 4] != '\r' || block[n - 3] != '\n' || block[n - 2] != '\r' ||
+	    block[n - 1] != '\n') {
 		/* A block with no fields ends "...\r\n\r\n" too; anything else is malformed. */
 		return -1;
 	}
@@ -38,7 +39,8 @@ int nd_headers_parse(const char *block, size_t n, nd_headers_t *h)
 	if (i > 0) {
 		if (i != 3)
 			return -1;
-		h->status = (status.p[0] - '0') * 100 + (status.p[1] - '0') * 10 + (status.p[2] - '0');
+		h->status =
+		    (status.p[0] - '0') * 100 + (status.p[1] - '0') * 10 + (status.p[2] - '0');
 		h->description.p = status.p + i;
 		h->description.n = status.n - i;
 		trim(&h->description);

@@ -10,9 +10,9 @@
 #include "protocol/parser.h"
 
 typedef struct nd_headers {
-	int status;              /* 0 when the status line has none */
-	nd_slice_t description;  /* may be empty */
-	nd_slice_t fields;       /* the header lines, each ending in \r\n, without the final one */
+	int status;             /* 0 when the status line has none */
+	nd_slice_t description; /* may be empty */
+	nd_slice_t fields;      /* the header lines, each ending in \r\n, without the final one */
 } nd_headers_t;
 
 /* Parses a whole header block (exactly the hdr bytes of an HMSG). Returns 0 or -1 if it is not

@@ -28,7 +28,8 @@ char *nd_json_go_escape(const char *json, size_t *len)
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)json[i];
-		/* These bytes only occur inside strings in encoder output, so no state is needed. */
+		/* These bytes only occur inside strings in encoder output, so no state is needed.
+		 */
 		if (c == '<' || c == '>' || c == '&') {
 			static const char hex[] = "0123456789abcdef";
 			memcpy(out + o, "\\u00", 4);
@@ -36,8 +37,10 @@ char *nd_json_go_escape(const char *json, size_t *len)
 			out[o + 5] = hex[c & 15];
 			o += 6;
 		} else if (c == 0xE2 && i + 2 < n && (unsigned char)json[i + 1] == 0x80 &&
-			   ((unsigned char)json[i + 2] == 0xA8 || (unsigned char)json[i + 2] == 0xA9)) {
-			memcpy(out + o, (unsigned char)json[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+			   ((unsigned char)json[i + 2] == 0xA8 ||
+			    (unsigned char)json[i + 2] == 0xA9)) {
+			memcpy(out + o, (unsigned char)json[i + 2] == 0xA8 ? "\\u2028" : "\\u2029",
+			       6);
 			o += 6;
 			i += 2;
 		} else {

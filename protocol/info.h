@@ -18,10 +18,10 @@ typedef struct nd_info {
 	bool auth_required, tls_required, tls_verify, tls_available; /* only sent when true */
 	int64_t max_payload;
 	bool jetstream;
-	uint64_t client_id;        /* 0: not sent */
-	const char *client_ip;     /* NULL: not sent */
-	const char *nonce;         /* NULL: not sent */
-	const char *cluster;       /* NULL: not sent */
+	uint64_t client_id;              /* 0: not sent */
+	const char *client_ip;           /* NULL: not sent */
+	const char *nonce;               /* NULL: not sent */
+	const char *cluster;             /* NULL: not sent */
 	const char *const *connect_urls; /* sent when count > 0 */
 	size_t connect_urls_count;
 	bool ldm;

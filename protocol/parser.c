@@ -16,21 +16,20 @@
 
 enum state {
 	S_START,
-	S_KW,       /* matching the rest of an op name (p->kw) */
-	S_P,        /* after P: PUB, PING, PONG */
-	S_H,        /* after H: HPUB, HMSG */
-	S_SEP,      /* a space or tab must follow the op name */
-	S_SPC,      /* skipping spaces and tabs before the argument */
-	S_ARG,      /* reading the argument line up to \n */
-	S_LINE,     /* PING/PONG/+OK: everything up to \n is ignored */
-	S_PAYLOAD,  /* reading a payload that arrived in pieces */
+	S_KW,      /* matching the rest of an op name (p->kw) */
+	S_P,       /* after P: PUB, PING, PONG */
+	S_H,       /* after H: HPUB, HMSG */
+	S_SEP,     /* a space or tab must follow the op name */
+	S_SPC,     /* skipping spaces and tabs before the argument */
+	S_ARG,     /* reading the argument line up to \n */
+	S_LINE,    /* PING/PONG/+OK: everything up to \n is ignored */
+	S_PAYLOAD, /* reading a payload that arrived in pieces */
 };
 
 /* Where S_KW goes when the name is complete: the op's own follow-up state. */
 enum kw_next { K_SEP, K_SPC, K_LINE };
 
 #define ARG_SLACK 64 /* scratch beyond max_control_line for the arguments of a pending op */
-
 
 void nd_parser_init(nd_parser_t *p)
 {
@@ -161,8 +160,9 @@ static void begin_kw(nd_parser_t *p, const char *rest, enum kw_next next, nd_op_
 static int finish_arg(nd_parser_t *p, nd_slice_t raw, nd_op_t *op)
 {
 	nd_slice_t arg = raw;
-	/* The reference drops the last byte of the line if a \r appeared anywhere in it. */
-	if (arg.n > 0 && memchr(arg.p, '\r', arg.n) != NULL)
+	/* The reference drops the last byte of the line if a \r appeared anywhere in it. The
+	 * usual case, "...\r\n", needs no scan. */
+	if (arg.n > 0 && (arg.p[arg.n - 1] == '\r' || memchr(arg.p, '\r', arg.n) != NULL))
 		arg.n--;
 	if (arg.n > p->max_control_line)
 		return ND_PERR_CONTROL_LINE;
@@ -258,7 +258,8 @@ static void keep_pending_args(nd_parser_t *p)
 	nd_op_t *op = &p->pending;
 	size_t need = op->subject.n + op->reply.n + op->size_tok.n + op->hdr_tok.n;
 	char *old = p->scratch;
-	bool in_scratch = old != NULL && op->subject.p >= old && op->subject.p < old + p->scratch_cap;
+	bool in_scratch =
+	    old != NULL && op->subject.p >= old && op->subject.p < old + p->scratch_cap;
 	if (in_scratch) {
 		/* Already there (the line itself was split): compact to the front. */
 		char tmp[4096 + ARG_SLACK];
@@ -378,6 +379,24 @@ int nd_parser_next(nd_parser_t *p, const char *buf, size_t len, size_t *used, nd
 		case S_START:
 			if (p->require_connect && c != 'C' && c != 'c')
 				return ND_PERR_AUTH;
+			/* Fast path for the common ops when their name and separator are all here:
+			 * the same transitions the byte-by-byte states below would make. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			if (len - i >= 4) {
+				uint32_t w;
+				memcpy(&w, buf + i, 4);
+				/* Setting bit 5 of each of the first three bytes lower-cases exactly
+				 * P/p, U/u, B/b; no other byte becomes one of them. Little-endian. */
+				uint32_t lw = w | 0x00202020u;
+				if (lw == ('p' | 'u' << 8 | 'b' << 16 | (uint32_t)' ' << 24) ||
+				    lw == ('p' | 'u' << 8 | 'b' << 16 | (uint32_t)'\t' << 24)) {
+					p->arg_kind = ND_OP_PUB;
+					p->state = S_SPC;
+					i += 4;
+					break;
+				}
+			}
+#endif
 			switch (lower(c)) {
 			case 'p':
 				p->state = S_P;
@@ -442,9 +461,9 @@ int nd_parser_next(nd_parser_t *p, const char *buf, size_t len, size_t *used, nd
 				return ND_PERR_UNKNOWN_OP;
 			i++;
 			if (*++p->kw == '\0') {
-				p->state = p->kw_next == K_SEP    ? S_SEP
-					   : p->kw_next == K_SPC  ? S_SPC
-								  : S_LINE;
+				p->state = p->kw_next == K_SEP   ? S_SEP
+					   : p->kw_next == K_SPC ? S_SPC
+								 : S_LINE;
 			}
 			break;
 		case S_SEP:

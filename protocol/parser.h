@@ -60,20 +60,20 @@ enum {
 typedef struct nd_parser {
 	/* Private. */
 	int state;
-	bool saw_cr;         /* a \r appeared in the current argument */
+	bool saw_cr; /* a \r appeared in the current argument */
 	uint32_t max_control_line;
 	int64_t max_payload;
-	bool headers;        /* HPUB allowed */
+	bool headers;         /* HPUB allowed */
 	bool require_connect; /* the next op must be CONNECT (auth pending) */
-	uint8_t arg_kind;    /* op whose arguments are being read */
-	nd_op_t pending;     /* PUB/HPUB/HMSG waiting for its payload */
-	char *scratch;       /* control line pieces; later the pending op's arguments */
+	uint8_t arg_kind;     /* op whose arguments are being read */
+	nd_op_t pending;      /* PUB/HPUB/HMSG waiting for its payload */
+	char *scratch;        /* control line pieces; later the pending op's arguments */
 	size_t scratch_len, scratch_cap;
-	char *payload;       /* a payload arriving in pieces: size + 2 bytes */
+	char *payload; /* a payload arriving in pieces: size + 2 bytes */
 	size_t payload_len;
 	size_t payload_cap;
-	const char *kw;      /* rest of the op name being matched */
-	uint8_t kw_next;     /* state after the op name */
+	const char *kw;  /* rest of the op name being matched */
+	uint8_t kw_next; /* state after the op name */
 } nd_parser_t;
 
 /* Initialises a parser with the reference's defaults: max_control_line 4096, max_payload
