@@ -44,7 +44,9 @@ typedef struct nd_client {
 	nd_parser_t parser;
 	nd_connect_opts_t opts;
 	bool connect_received;
-	bool headers; /* client asked for them and the server supports them */
+	bool headers;          /* client asked for them and the server supports them */
+	bool bad_pub_line;     /* the PUB line just reported had an invalid subject (pedantic) */
+	bool pub_line_in_read; /* ... and it arrived in the read being processed */
 
 	nd_sub_t **sids; /* sid -> sub, chained through sub->sid_next */
 	uint32_t sid_cap, nsubs;
@@ -383,9 +385,6 @@ static void process_pub(nd_client_t *c, const nd_op_t *op)
 	c->in_msgs++;
 	c->in_bytes += (uint64_t)op->size;
 	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
-	if (op->kind != ND_OP_HMSG_Q && c->opts.pedantic &&
-	    !nd_subject_valid_pub(op->subject.p, op->subject.n))
-		send_err(c, "Invalid Publish Subject");
 	if (has_prefix(op->subject.p, op->subject.n, "_GR_.")) {
 		pub_violation(c, "Publish to", op->subject.p, op->subject.n);
 		return;
@@ -519,7 +518,7 @@ static bool process_connect(nd_client_t *c, const nd_op_t *op)
 	}
 	c->connect_received = true;
 	start_first_ping(c);
-	if (c->opts.account != NULL || c->opts.new_account) {
+	if ((c->opts.account != NULL && c->opts.account[0] != '\0') || c->opts.new_account) {
 		send_err(c, "Authorization Violation");
 		nd_log_error("%s - authentication error", c->tag);
 		client_close(c, "Authentication Failure", true);
@@ -532,6 +531,7 @@ static bool process_connect(nd_client_t *c, const nd_op_t *op)
 	}
 	c->headers = !c->o->no_header_support && c->opts.headers;
 	nd_parser_set_headers(&c->parser, c->headers);
+	nd_parser_set_report_lines(&c->parser, c->opts.pedantic);
 	if (c->opts.no_responders && !c->headers) {
 		send_err(c, "no responders requires headers support");
 		client_close(c, "No Responders Requires Headers", true);
@@ -551,6 +551,14 @@ static bool handle_op(nd_client_t *c, const nd_op_t *op)
 	case ND_OP_HMSG_Q:
 		process_pub(c, op);
 		return !c->closing;
+	case ND_OP_PUB_LINE:
+		/* Pedantic mode: the reference checks the subject when the PUB line arrives (and
+		 * the message is still published). */
+		c->bad_pub_line = !nd_subject_valid_pub(op->subject.p, op->subject.n);
+		c->pub_line_in_read = true;
+		if (c->bad_pub_line)
+			send_err(c, "Invalid Publish Subject");
+		return true;
 	case ND_OP_SUB:
 		process_sub(c, op);
 		return true;
@@ -567,13 +575,9 @@ static bool handle_op(nd_client_t *c, const nd_op_t *op)
 	case ND_OP_CONNECT:
 		return process_connect(c, op);
 	case ND_OP_INFO: {
-		/* Servers ignore a client's INFO, but not a malformed one. */
-		nd_connect_opts_t probe;
+		/* Servers ignore a client's INFO, but not one they cannot decode. */
 		char err[256];
-		nd_connect_opts_init(&probe);
-		int rc = nd_connect_decode(&probe, op->arg.p, op->arg.n, err, sizeof(err));
-		nd_connect_opts_deinit(&probe);
-		if (rc != 0 && strstr(err, "cannot unmarshal") == NULL) {
+		if (nd_connect_validate_info(op->arg.p, op->arg.n, err, sizeof(err)) != 0) {
 			nd_log_error("%s - %s", c->tag, err);
 			client_close(c, "Protocol Violation", true);
 			return false;
@@ -594,11 +598,6 @@ static void parse_error(nd_client_t *c, int rc)
 {
 	switch (rc) {
 	case ND_PERR_UNKNOWN_OP: {
-		/* The reference reports a pedantic subject error when the PUB line arrives. */
-		const nd_op_t *pend = nd_parser_pending_pub(&c->parser);
-		if (pend != NULL && pend->kind != ND_OP_HMSG_Q && c->opts.pedantic &&
-		    !nd_subject_valid_pub(pend->subject.p, pend->subject.n))
-			send_err(c, "Invalid Publish Subject");
 		send_err(c, "Unknown Protocol Operation");
 		nd_log_error("%s - Client parser ERROR", c->tag);
 		client_close(c, "Protocol Violation", true);
@@ -633,12 +632,13 @@ static void parse_error(nd_client_t *c, int rc)
 static void process_input(nd_client_t *c, const char *buf, size_t len)
 {
 	size_t off = 0;
+	c->pub_line_in_read = false;
 	while (off < len && !c->closing) {
 		size_t used = 0;
 		nd_op_t op;
 		int rc = nd_parser_next(&c->parser, buf + off, len - off, &used, &op);
 		if (rc == ND_PARSE_AGAIN)
-			return;
+			break;
 		if (rc < 0) {
 			parse_error(c, rc);
 			return;
@@ -647,6 +647,11 @@ static void process_input(nd_client_t *c, const char *buf, size_t len)
 		if (!handle_op(c, &op))
 			return;
 	}
+	/* The reference checks a PUB line's arguments once more when its payload does not end in
+	 * the read that brought the line (clonePubArg), so a bad subject is reported twice. */
+	if (!c->closing && c->pub_line_in_read && c->bad_pub_line &&
+	    nd_parser_pending_pub(&c->parser) != NULL)
+		send_err(c, "Invalid Publish Subject");
 }
 
 static void read_some(nd_client_t *c)
@@ -729,6 +734,7 @@ static void client_start(nd_actor_t *self)
 	nd_parser_init(&c->parser);
 	nd_parser_set_limits(&c->parser, c->o->max_control_line, c->o->max_payload);
 	nd_connect_opts_init(&c->opts);
+	nd_parser_set_report_lines(&c->parser, c->opts.pedantic); /* pedantic until CONNECT says */
 	nd_outbuf_init(&c->out);
 	nd_timer_init(&c->ping_timer, self, on_ping_timer);
 	nd_timer_init(&c->write_timer, self, on_write_timer);

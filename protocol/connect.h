@@ -33,4 +33,8 @@ void nd_connect_opts_deinit(nd_connect_opts_t *o);
  * o may be partly updated, as in the reference; the connection closes anyway. */
 int nd_connect_decode(nd_connect_opts_t *o, const char *json, size_t n, char *err, size_t errlen);
 
+/* Checks an INFO a client sent: the reference ignores a well-formed one and closes the
+ * connection (silently) on one it cannot decode into its Info struct. Returns 0 or -1. */
+int nd_connect_validate_info(const char *json, size_t n, char *err, size_t errlen);
+
 #endif

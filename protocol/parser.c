@@ -16,14 +16,15 @@
 
 enum state {
 	S_START,
-	S_KW,      /* matching the rest of an op name (p->kw) */
-	S_P,       /* after P: PUB, PING, PONG */
-	S_H,       /* after H: HPUB, HMSG */
-	S_SEP,     /* a space or tab must follow the op name */
-	S_SPC,     /* skipping spaces and tabs before the argument */
-	S_ARG,     /* reading the argument line up to \n */
-	S_LINE,    /* PING/PONG/+OK: everything up to \n is ignored */
-	S_PAYLOAD, /* reading a payload that arrived in pieces */
+	S_KW,            /* matching the rest of an op name (p->kw) */
+	S_P,             /* after P: PUB, PING, PONG */
+	S_H,             /* after H: HPUB, HMSG */
+	S_SEP,           /* a space or tab must follow the op name */
+	S_SPC,           /* skipping spaces and tabs before the argument */
+	S_ARG,           /* reading the argument line up to \n */
+	S_LINE,          /* PING/PONG/+OK: everything up to \n is ignored */
+	S_PAYLOAD,       /* reading a payload that arrived in pieces */
+	S_PAYLOAD_START, /* a reported control line: its payload starts at the next byte */
 };
 
 /* Where S_KW goes when the name is complete: the op's own follow-up state. */
@@ -70,9 +71,14 @@ void nd_parser_set_require_connect(nd_parser_t *p, bool required)
 	p->require_connect = required;
 }
 
+void nd_parser_set_report_lines(nd_parser_t *p, bool report)
+{
+	p->report_lines = report;
+}
+
 const nd_op_t *nd_parser_pending_pub(const nd_parser_t *p)
 {
-	return p->state == S_PAYLOAD ? &p->pending : NULL;
+	return p->state == S_PAYLOAD || p->state == S_PAYLOAD_START ? &p->pending : NULL;
 }
 
 bool nd_parser_idle(const nd_parser_t *p)
@@ -379,14 +385,16 @@ int nd_parser_next(nd_parser_t *p, const char *buf, size_t len, size_t *used, nd
 		case S_START:
 			if (p->require_connect && c != 'C' && c != 'c')
 				return ND_PERR_AUTH;
-			/* Fast path for the common ops when their name and separator are all here:
-			 * the same transitions the byte-by-byte states below would make. */
+				/* Fast path for the common ops when their name and separator are
+				 * all here: the same transitions the byte-by-byte states below
+				 * would make. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 			if (len - i >= 4) {
 				uint32_t w;
 				memcpy(&w, buf + i, 4);
-				/* Setting bit 5 of each of the first three bytes lower-cases exactly
-				 * P/p, U/u, B/b; no other byte becomes one of them. Little-endian. */
+				/* Setting bit 5 of each of the first three bytes lower-cases
+				 * exactly P/p, U/u, B/b; no other byte becomes one of them.
+				 * Little-endian. */
 				uint32_t lw = w | 0x00202020u;
 				if (lw == ('p' | 'u' << 8 | 'b' << 16 | (uint32_t)' ' << 24) ||
 				    lw == ('p' | 'u' << 8 | 'b' << 16 | (uint32_t)'\t' << 24)) {
@@ -526,6 +534,17 @@ int nd_parser_next(nd_parser_t *p, const char *buf, size_t len, size_t *used, nd
 				*used = i;
 				return ND_PARSE_OP;
 			}
+			if (p->report_lines && p->pending.kind != ND_OP_HMSG_Q) {
+				/* Hand out the line first. If it ends this buffer, its slices must
+				 * outlive it: the payload comes with the next call. */
+				if (i == len)
+					keep_pending_args(p);
+				*op = p->pending;
+				op->kind = ND_OP_PUB_LINE;
+				p->state = S_PAYLOAD_START;
+				*used = i;
+				return ND_PARSE_OP;
+			}
 			r = start_payload(p, buf, len, &i, op);
 			if (r != ND_PARSE_AGAIN) {
 				if (r == ND_PARSE_OP)
@@ -534,6 +553,14 @@ int nd_parser_next(nd_parser_t *p, const char *buf, size_t len, size_t *used, nd
 			}
 			break;
 		}
+		case S_PAYLOAD_START:
+			r = start_payload(p, buf, len, &i, op);
+			if (r != ND_PARSE_AGAIN) {
+				if (r == ND_PARSE_OP)
+					*used = i;
+				return r;
+			}
+			break;
 		case S_PAYLOAD:
 			r = continue_payload(p, buf, len, &i, op);
 			if (r != ND_PARSE_AGAIN) {

@@ -25,11 +25,13 @@ typedef enum nd_op_kind {
 	ND_OP_UNSUB,   /* sid, max_msgs (-1: none given; 0 or less: unsubscribe now) */
 	ND_OP_PING,
 	ND_OP_PONG,
-	ND_OP_INFO,   /* arg: the JSON text (clients may send INFO; servers ignore it) */
-	ND_OP_OK,     /* +OK */
-	ND_OP_ERR,    /* -ERR; arg: the text */
-	ND_OP_HMSG_Q, /* a client's HMSG: the reference ignores its arguments and reads an empty
-		       * payload, i.e. a publish to the empty subject that reaches nobody */
+	ND_OP_INFO,     /* arg: the JSON text (clients may send INFO; servers ignore it) */
+	ND_OP_OK,       /* +OK */
+	ND_OP_ERR,      /* -ERR; arg: the text */
+	ND_OP_HMSG_Q,   /* a client's HMSG: the reference ignores its arguments and reads an empty
+			 * payload, i.e. a publish to the empty subject that reaches nobody */
+	ND_OP_PUB_LINE, /* a PUB/HPUB control line, before its payload (only when asked for with
+			 * nd_parser_set_report_lines): subject, reply, sizes */
 } nd_op_kind_t;
 
 typedef struct nd_op {
@@ -65,6 +67,7 @@ typedef struct nd_parser {
 	int64_t max_payload;
 	bool headers;         /* HPUB allowed */
 	bool require_connect; /* the next op must be CONNECT (auth pending) */
+	bool report_lines;    /* return ND_OP_PUB_LINE before each PUB/HPUB payload */
 	uint8_t arg_kind;     /* op whose arguments are being read */
 	nd_op_t pending;      /* PUB/HPUB/HMSG waiting for its payload */
 	char *scratch;        /* control line pieces; later the pending op's arguments */
@@ -93,6 +96,10 @@ void nd_parser_set_require_connect(nd_parser_t *p, bool required);
 /* Parses from buf[0..len). Returns ND_PARSE_OP with *used bytes consumed and *op filled,
  * ND_PARSE_AGAIN with all len bytes consumed (kept as needed), or an ND_PERR_* code. */
 int nd_parser_next(nd_parser_t *p, const char *buf, size_t len, size_t *used, nd_op_t *op);
+
+/* Makes the parser return an ND_OP_PUB_LINE op when a PUB or HPUB control line is complete,
+ * before reading its payload: the reference reports a pedantic subject error at that point. */
+void nd_parser_set_report_lines(nd_parser_t *p, bool report);
 
 /* The PUB/HPUB whose payload is being read, or NULL. Its slices stay valid until the next call.
  * Lets the caller report a pedantic subject error before a payload error, as the reference
