@@ -54,7 +54,8 @@ typedef struct nd_client {
 	nd_outbuf_t out;
 	bool closing;
 	bool close_after_flush;
-	bool write_armed;
+	bool write_armed; /* waiting for the socket to take more */
+	bool read_paused; /* flow control: other workers are behind on this worker's envelopes */
 	const char *close_reason;
 
 	nd_timer_t ping_timer, write_timer;
@@ -85,6 +86,18 @@ static void send_err(nd_client_t *c, const char *text)
 	char line[512];
 	int n = snprintf(line, sizeof(line), "-ERR '%s'\r\n", text);
 	out_raw(c, line, n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* The socket events the client wants: reading unless closing or paused, writing while output
+ * is blocked. */
+static void update_io(nd_client_t *c)
+{
+	int ev = 0;
+	if (!c->closing && !c->read_paused)
+		ev |= ND_IO_READ;
+	if (c->write_armed)
+		ev |= ND_IO_WRITE;
+	nd_io_set(&c->io, ev);
 }
 
 /* ---- closing ---- */
@@ -134,7 +147,8 @@ static void client_close(nd_client_t *c, const char *reason, bool flush)
 	remove_all_subs(c);
 	if (flush && nd_outbuf_pending(&c->out) > 0) {
 		c->close_after_flush = true;
-		nd_io_set(&c->io, ND_IO_WRITE);
+		c->write_armed = true;
+		update_io(c);
 		nd_delivery_mark_dirty(c->d, &c->dest);
 		if (!nd_timer_active(&c->write_timer))
 			nd_timer_start(&c->write_timer, c->o->write_deadline_ms);
@@ -152,7 +166,8 @@ static void close_now(nd_client_t *c, const char *reason)
 		return;
 	}
 	c->close_after_flush = false;
-	nd_io_set(&c->io, 0);
+	c->write_armed = false;
+	update_io(c);
 	nd_actor_stop(c->self);
 }
 
@@ -313,27 +328,36 @@ static void client_flush(nd_dest_t *dst)
 	if (nd_outbuf_pending(&c->out) == 0) {
 		nd_timer_stop(&c->write_timer);
 		if (c->close_after_flush) {
-			nd_io_set(&c->io, 0);
+			c->write_armed = false;
+			update_io(c);
 			nd_actor_stop(c->self);
 			return;
 		}
 		if (c->write_armed) {
-			nd_io_set(&c->io, ND_IO_READ);
 			c->write_armed = false;
+			update_io(c);
 		}
 		return;
 	}
 	/* The socket is full: wait for it, and give up after write_deadline without progress. */
 	if (!c->write_armed) {
 		c->write_armed = true;
-		nd_io_set(&c->io, c->closing ? ND_IO_WRITE : ND_IO_READ | ND_IO_WRITE);
+		update_io(c);
 		nd_timer_start(&c->write_timer, c->o->write_deadline_ms);
 	} else if (w > 0) {
 		nd_timer_start(&c->write_timer, c->o->write_deadline_ms);
 	}
 }
 
-static const nd_dest_ops_t client_ops = {.deliver = client_deliver, .flush = client_flush};
+static void client_resume(nd_dest_t *dst)
+{
+	nd_client_t *c = (nd_client_t *)dst;
+	c->read_paused = false;
+	update_io(c);
+}
+
+static const nd_dest_ops_t client_ops = {
+    .deliver = client_deliver, .flush = client_flush, .resume = client_resume};
 
 /* ---- operations ---- */
 
@@ -661,6 +685,13 @@ static void read_some(nd_client_t *c)
 	ssize_t n = read(c->fd, buf, cap);
 	if (n > 0) {
 		process_input(c, buf, (size_t)n);
+		/* Flow control: while another worker is far behind on what this one sends it, stop
+		 * reading from publishers here (the only throttle; no thread ever blocks). */
+		if (!c->closing && nd_delivery_over_budget(c->d)) {
+			c->read_paused = true;
+			update_io(c);
+			nd_delivery_pause(c->d, &c->dest);
+		}
 		return;
 	}
 	if (n == 0) {
@@ -742,7 +773,7 @@ static void client_start(nd_actor_t *self)
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	nd_io_init(&c->io, self, c->fd, on_io);
-	nd_io_set(&c->io, ND_IO_READ);
+	update_io(c);
 	nd_log_debug("%s - Client connection created", c->tag);
 	size_t len;
 	char *info = nd_server_client_info(c->srv, c->cid, c->ip, &len);
@@ -762,6 +793,7 @@ static void client_stop(nd_actor_t *self)
 	nd_timer_stop(&c->ping_timer);
 	nd_timer_stop(&c->write_timer);
 	nd_delivery_unmark_dirty(c->d, &c->dest);
+	nd_delivery_unpause(c->d, &c->dest);
 	nd_log_debug("%s - socket closed (%zu bytes unsent)", c->tag, nd_outbuf_pending(&c->out));
 	close(c->fd);
 	c->fd = -1;

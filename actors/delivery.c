@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "runtime/actor.h"
+#include "runtime/log.h"
+#include "runtime/timer.h"
 #include "runtime/worker.h"
 
 #define READ_BUFFER (64 * 1024)
@@ -16,11 +18,21 @@
 
 enum { MSG_ENVELOPE = 1 };
 
+#define INFLIGHT_HIGH (16 * 1024 * 1024) /* pause publishers past this many unrouted bytes */
+#define INFLIGHT_LOW (4 * 1024 * 1024)   /* resume them under this */
+#define RECHECK_MS 1
+
+/* Envelope bytes from worker src not yet routed by worker dst: src adds, dst subtracts. */
+typedef struct inflight {
+	_Alignas(64) _Atomic int64_t bytes;
+} inflight_t;
+
 struct nd_delivery_shared {
 	nd_runtime_t *rt;
 	unsigned nworkers;
 	unsigned slot; /* nd_worker_ext slot */
 	nd_actor_t **routers;
+	inflight_t *inflight; /* [src * nworkers + dst] */
 };
 
 /* One message in an envelope, followed by its strings and payload, then nsubs sub_ref_t. */
@@ -70,8 +82,9 @@ struct nd_delivery {
 	nd_delivery_shared_t *sh;
 	nd_worker_t *w;
 	unsigned index;
-	nd_dest_t *dirty; /* destinations to flush this pass */
-	stage_t *stage;   /* [nworkers] */
+	nd_dest_t *dirty;  /* destinations to flush this pass */
+	nd_dest_t *paused; /* destinations that stopped reading for flow control */
+	stage_t *stage;    /* [nworkers] */
 	uint64_t pub_seq;
 	uint64_t rng;
 	cache_entry_t cache[CACHE_ENTRIES];
@@ -269,10 +282,58 @@ static void send_stage(nd_delivery_t *d, unsigned dst)
 	e->origin = d->index;
 	e->hdr.weight = (uint32_t)(s->len > UINT32_MAX ? UINT32_MAX : s->len);
 	e->hdr.dtor = envelope_dtor;
+	/* relaxed: a byte count; the envelope itself travels through the mailbox. */
+	atomic_fetch_add_explicit(&d->sh->inflight[d->index * d->sh->nworkers + dst].bytes,
+				  (int64_t)s->len, memory_order_relaxed);
 	s->buf = NULL;
 	s->len = s->cap = 0;
 	s->rec_pub = 0;
 	nd_actor_send(d->sh->routers[dst], &e->hdr);
+}
+
+bool nd_delivery_over_budget(nd_delivery_t *d)
+{
+	const inflight_t *row = &d->sh->inflight[d->index * d->sh->nworkers];
+	for (unsigned i = 0; i < d->sh->nworkers; i++)
+		if (atomic_load_explicit(&row[i].bytes, memory_order_relaxed) > INFLIGHT_HIGH)
+			return true;
+	return false;
+}
+
+static bool under_low_mark(nd_delivery_t *d)
+{
+	const inflight_t *row = &d->sh->inflight[d->index * d->sh->nworkers];
+	for (unsigned i = 0; i < d->sh->nworkers; i++)
+		if (atomic_load_explicit(&row[i].bytes, memory_order_relaxed) > INFLIGHT_LOW)
+			return false;
+	return true;
+}
+
+void nd_delivery_pause(nd_delivery_t *d, nd_dest_t *dest)
+{
+	if (dest->paused)
+		return;
+	if (d->paused == NULL)
+		nd_log_debug(
+		    "worker %u: other workers are more than %d MiB behind; pausing publishers",
+		    d->index, INFLIGHT_HIGH >> 20);
+	dest->paused = true;
+	dest->paused_next = d->paused;
+	d->paused = dest;
+}
+
+void nd_delivery_unpause(nd_delivery_t *d, nd_dest_t *dest)
+{
+	if (!dest->paused)
+		return;
+	for (nd_dest_t **p = &d->paused; *p != NULL; p = &(*p)->paused_next) {
+		if (*p == dest) {
+			*p = dest->paused_next;
+			break;
+		}
+	}
+	dest->paused = false;
+	dest->paused_next = NULL;
 }
 
 static void put(char *base, size_t *at, const char *p, size_t n)
@@ -413,6 +474,8 @@ size_t nd_delivery_publish(nd_delivery_t *d, const nd_match_t *r, const nd_pubms
 
 typedef struct router {
 	nd_delivery_shared_t *sh;
+	nd_timer_t recheck; /* wakes the worker to look at paused publishers again */
+	bool started;
 } router_t;
 
 static void router_on_message(nd_actor_t *self, nd_msg_t *msg)
@@ -420,7 +483,11 @@ static void router_on_message(nd_actor_t *self, nd_msg_t *msg)
 	router_t *rt = nd_actor_state(self);
 	if (msg->type == MSG_ENVELOPE) {
 		envelope_t *e = (envelope_t *)msg;
-		route_envelope(nd_delivery_current(rt->sh), e->buf, e->len);
+		nd_delivery_t *d = nd_delivery_current(rt->sh);
+		route_envelope(d, e->buf, e->len);
+		atomic_fetch_sub_explicit(
+		    &rt->sh->inflight[e->origin * rt->sh->nworkers + d->index].bytes,
+		    (int64_t)e->len, memory_order_relaxed);
 		give_back(nd_worker_ext(nd_runtime_worker(rt->sh->rt, e->origin), rt->sh->slot),
 			  e->buf, e->cap);
 		e->buf = NULL; /* the dtor frees only buffers that never made it back */
@@ -428,7 +495,51 @@ static void router_on_message(nd_actor_t *self, nd_msg_t *msg)
 	nd_msg_free(msg);
 }
 
-static const nd_actor_class_t router_class = {.name = "router", .on_message = router_on_message};
+static void router_recheck(nd_actor_t *self, nd_timer_t *t)
+{
+	(void)self; /* the pass that follows this wake-up re-checks the paused publishers */
+}
+
+static void router_start(nd_actor_t *self)
+{
+	router_t *rt = nd_actor_state(self);
+	nd_timer_init(&rt->recheck, self, router_recheck);
+	rt->started = true;
+}
+
+static void router_stop(nd_actor_t *self)
+{
+	router_t *rt = nd_actor_state(self);
+	nd_timer_stop(&rt->recheck);
+	rt->started = false;
+}
+
+static const nd_actor_class_t router_class = {.name = "router",
+					      .on_start = router_start,
+					      .on_message = router_on_message,
+					      .on_stop = router_stop};
+
+/* Resumes paused publishers once the other workers caught up, or looks again in a moment. */
+static void check_paused(nd_delivery_t *d)
+{
+	if (d->paused == NULL)
+		return;
+	if (under_low_mark(d)) {
+		nd_dest_t *list = d->paused;
+		d->paused = NULL;
+		while (list != NULL) {
+			nd_dest_t *dest = list;
+			list = dest->paused_next;
+			dest->paused = false;
+			dest->paused_next = NULL;
+			dest->ops->resume(dest);
+		}
+		return;
+	}
+	router_t *rt = nd_actor_state(d->sh->routers[d->index]);
+	if (rt->started && !nd_timer_active(&rt->recheck))
+		nd_timer_start(&rt->recheck, RECHECK_MS);
+}
 
 /* ---- hooks ---- */
 
@@ -459,6 +570,7 @@ static void delivery_pass_end(nd_worker_t *w, void *ext)
 		send_stage(d, i);
 	flush_dirty(d);
 	take_returned(d);
+	check_paused(d);
 }
 
 static void delivery_fini(nd_worker_t *w, void *ext)
@@ -488,8 +600,11 @@ nd_delivery_shared_t *nd_delivery_install(nd_runtime_t *rt)
 	sh->rt = rt;
 	sh->nworkers = nd_runtime_worker_count(rt);
 	sh->routers = calloc(sh->nworkers, sizeof(nd_actor_t *));
-	if (sh->routers == NULL)
+	sh->inflight = aligned_alloc(64, sizeof(inflight_t) * sh->nworkers * sh->nworkers);
+	if (sh->routers == NULL || sh->inflight == NULL)
 		abort();
+	for (unsigned i = 0; i < sh->nworkers * sh->nworkers; i++)
+		atomic_init(&sh->inflight[i].bytes, 0);
 	static const nd_worker_hooks_t hooks = {
 	    .init = delivery_init, .pass_end = delivery_pass_end, .fini = delivery_fini};
 	if (nd_runtime_add_hooks(rt, &hooks, sh, &sh->slot) != 0)
@@ -511,5 +626,6 @@ void nd_delivery_uninstall(nd_delivery_shared_t *sh)
 	for (unsigned i = 0; i < sh->nworkers; i++)
 		nd_actor_unref(sh->routers[i]);
 	free(sh->routers);
+	free(sh->inflight);
 	free(sh);
 }

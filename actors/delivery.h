@@ -51,6 +51,15 @@ void nd_delivery_mark_dirty(nd_delivery_t *d, nd_dest_t *dest);
 /* Takes dest off the flush list (a destination that is going away). */
 void nd_delivery_unmark_dirty(nd_delivery_t *d, nd_dest_t *dest);
 
+/* Flow control between workers. Bytes this worker sent to another and that worker has not
+ * routed yet are bounded: past a high mark, a connection that just published should stop
+ * reading (nd_delivery_pause); it is resumed (ops->resume) once every destination worker is
+ * back under the low mark. */
+bool nd_delivery_over_budget(nd_delivery_t *d);
+void nd_delivery_pause(nd_delivery_t *d, nd_dest_t *dest);
+/* Forgets a paused destination that is going away. */
+void nd_delivery_unpause(nd_delivery_t *d, nd_dest_t *dest);
+
 /* This worker's index. */
 unsigned nd_delivery_worker_index(const nd_delivery_t *d);
 

@@ -24,12 +24,16 @@ typedef struct nd_dest_ops {
 	bool (*deliver)(nd_dest_t *d, nd_sub_t *sub, const nd_pubmsg_t *m);
 	/* Writes what is pending; called at the end of the pass for dirty destinations. */
 	void (*flush)(nd_dest_t *d);
+	/* Starts reading again after a flow-control pause (nd_delivery_pause). */
+	void (*resume)(nd_dest_t *d);
 } nd_dest_ops_t;
 
 struct nd_dest {
 	const nd_dest_ops_t *ops;
 	nd_dest_t *dirty_next;
+	nd_dest_t *paused_next;
 	bool dirty;
+	bool paused;
 };
 
 #endif
