@@ -80,11 +80,13 @@ static void process(bconn_t *c)
 			int64_t size = strtoll(line + s, NULL, 10);
 			size_t body = (size_t)(nl - c->rbuf) + 1;
 			if (c->on_msg != NULL && c->rlen - body < (size_t)size + 2)
-				break; /* wait for the whole message: the callback needs the payload */
+				break; /* wait for the whole message: the callback needs the payload
+					*/
 			c->msgs++;
 			c->bytes += (uint64_t)size;
 			if (c->on_msg != NULL) {
-				/* tokens: MSG subj sid [reply] size  |  HMSG subj sid [reply] hdr total */
+				/* tokens: MSG subj sid [reply] size  |  HMSG subj sid [reply] hdr
+				 * total */
 				const char *tok[6];
 				size_t tl[6];
 				int nt = 0;
@@ -102,8 +104,9 @@ static void process(bconn_t *c)
 					}
 				}
 				bool has_reply = nt == (h ? 6 : 5);
-				c->on_msg(c, tok[1], tl[1], has_reply ? tok[3] : "", has_reply ? tl[3] : 0,
-					  c->rbuf + body, (size_t)size, c->arg);
+				c->on_msg(c, tok[1], tl[1], has_reply ? tok[3] : "",
+					  has_reply ? tl[3] : 0, c->rbuf + body, (size_t)size,
+					  c->arg);
 				i = body + (size_t)size + 2;
 				continue;
 			}
@@ -180,10 +183,11 @@ bconn_t *bconn_open(const char *host, int port, const char *name)
 	c->rcap = RBUF;
 	c->rbuf = malloc(c->rcap);
 	char hello[256];
-	int n = snprintf(hello, sizeof(hello),
-			 "CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"%s\",\"lang\":\"c\","
-			 "\"version\":\"bench\",\"protocol\":1}\r\n",
-			 name);
+	int n =
+	    snprintf(hello, sizeof(hello),
+		     "CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"%s\",\"lang\":\"c\","
+		     "\"version\":\"bench\",\"protocol\":1}\r\n",
+		     name);
 	if (!bconn_write(c, hello, (size_t)n) || !bconn_sync(c, 10000)) {
 		bconn_close(c);
 		return NULL;

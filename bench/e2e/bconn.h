@@ -24,7 +24,7 @@ struct bconn {
 	bool closed;
 	bconn_msg_fn on_msg; /* NULL: only count */
 	void *arg;
-	int64_t skip;        /* payload bytes (+2) still to skip from a message being counted */
+	int64_t skip; /* payload bytes (+2) still to skip from a message being counted */
 };
 
 /* Connects to host:port, reads INFO, sends CONNECT and PING, waits for the PONG. */

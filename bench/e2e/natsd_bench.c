@@ -26,20 +26,20 @@
 #define MAX_ROUNDS 15
 
 static const scenario_t scenarios[] = {
-	{"pub_16b", SC_PUBSUB, 1, 0, false, 16, 5000000, 0},
-	{"pub_128b", SC_PUBSUB, 1, 0, false, 128, 3000000, 0},
-	{"pub_1k", SC_PUBSUB, 1, 0, false, 1024, 1000000, 0},
-	{"pub_16k", SC_PUBSUB, 1, 0, false, 16384, 100000, 0},
-	{"pubsub_16b", SC_PUBSUB, 1, 1, false, 16, 2000000, 0},
-	{"pubsub_1k", SC_PUBSUB, 1, 1, false, 1024, 500000, 0},
-	{"fanout_10", SC_PUBSUB, 1, 10, false, 16, 200000, 0},
-	{"fanout_100", SC_PUBSUB, 1, 100, false, 16, 20000, 0},
-	{"fanin_8", SC_PUBSUB, 8, 1, false, 16, 250000, 0},
-	{"queue_4", SC_PUBSUB, 1, 4, true, 16, 1000000, 0},
-	{"reqrep_1", SC_REQREP, 1, 0, false, 16, 20000, 0},
-	{"reqrep_16", SC_REQREP, 16, 0, false, 16, 2000, 0},
-	{"idle_10k", SC_IDLE, 0, 0, false, 0, 10000, 0},
-	{"subs_100k", SC_SUBS, 0, 0, false, 0, 100000, 0},
+    {"pub_16b", SC_PUBSUB, 1, 0, false, 16, 5000000, 0},
+    {"pub_128b", SC_PUBSUB, 1, 0, false, 128, 3000000, 0},
+    {"pub_1k", SC_PUBSUB, 1, 0, false, 1024, 1000000, 0},
+    {"pub_16k", SC_PUBSUB, 1, 0, false, 16384, 100000, 0},
+    {"pubsub_16b", SC_PUBSUB, 1, 1, false, 16, 2000000, 0},
+    {"pubsub_1k", SC_PUBSUB, 1, 1, false, 1024, 500000, 0},
+    {"fanout_10", SC_PUBSUB, 1, 10, false, 16, 200000, 0},
+    {"fanout_100", SC_PUBSUB, 1, 100, false, 16, 20000, 0},
+    {"fanin_8", SC_PUBSUB, 8, 1, false, 16, 250000, 0},
+    {"queue_4", SC_PUBSUB, 1, 4, true, 16, 1000000, 0},
+    {"reqrep_1", SC_REQREP, 1, 0, false, 16, 20000, 0},
+    {"reqrep_16", SC_REQREP, 16, 0, false, 16, 2000, 0},
+    {"idle_10k", SC_IDLE, 0, 0, false, 0, 10000, 0},
+    {"subs_100k", SC_SUBS, 0, 0, false, 0, 100000, 0},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -149,14 +149,15 @@ static void json_result(FILE *f, const char *name, const char *server, int round
 {
 	if (f == NULL)
 		return;
-	fprintf(f,
-		"{\"scenario\":\"%s\",\"server\":\"%s\",\"round\":%d,\"value\":%.3f,\"unit\":\"%s\","
-		"\"ok\":%s,\"lost\":%llu,\"client_cpu\":%.3f,\"delivered_rate\":%.1f,\"p50\":%.2f,"
-		"\"p90\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f,\"rss_kib\":%.0f,"
-		"\"sub_rate\":%.0f}\n",
-		name, server, round, r->value, r->unit, r->ok ? "true" : "false",
-		(unsigned long long)r->lost, r->client_cpu, r->delivered_rate, r->p50, r->p90, r->p99,
-		r->p999, r->max, r->rss_kib, r->sub_rate);
+	fprintf(
+	    f,
+	    "{\"scenario\":\"%s\",\"server\":\"%s\",\"round\":%d,\"value\":%.3f,\"unit\":\"%s\","
+	    "\"ok\":%s,\"lost\":%llu,\"client_cpu\":%.3f,\"delivered_rate\":%.1f,\"p50\":%.2f,"
+	    "\"p90\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f,\"rss_kib\":%.0f,"
+	    "\"sub_rate\":%.0f}\n",
+	    name, server, round, r->value, r->unit, r->ok ? "true" : "false",
+	    (unsigned long long)r->lost, r->client_cpu, r->delivered_rate, r->p50, r->p90, r->p99,
+	    r->p999, r->max, r->rss_kib, r->sub_rate);
 	fflush(f);
 }
 
@@ -275,16 +276,19 @@ static int cmd_compare(int argc, char **argv)
 		}
 	}
 	if (paths[0] == NULL || rounds < 1 || rounds > MAX_ROUNDS) {
-		fputs("natsd-bench compare: --natsd PATH is required; 1 <= --rounds <= 15\n", stderr);
+		fputs("natsd-bench compare: --natsd PATH is required; 1 <= --rounds <= 15\n",
+		      stderr);
 		return 2;
 	}
 	if (pin)
 		pin_self(1);
 	FILE *jf = json ? fopen(json, "w") : NULL;
-	static double values[NSCEN][2][MAX_ROUNDS], cpu[NSCEN][2][MAX_ROUNDS], p99[NSCEN][2][MAX_ROUNDS];
+	static double values[NSCEN][2][MAX_ROUNDS], cpu[NSCEN][2][MAX_ROUNDS],
+	    p99[NSCEN][2][MAX_ROUNDS];
 	static int count[NSCEN][2];
 	static uint64_t lost[NSCEN][2];
-	printf("natsd-bench compare: %d rounds, %s, scale %.2f\n", rounds, pin ? "server on CPU 0, client on CPU 1" : "unpinned", scale);
+	printf("natsd-bench compare: %d rounds, %s, scale %.2f\n", rounds,
+	       pin ? "server on CPU 0, client on CPU 1" : "unpinned", scale);
 	for (int round = 0; round < rounds; round++) {
 		for (size_t i = 0; i < NSCEN; i++) {
 			if (!selected(only, scenarios[i].name))
@@ -302,7 +306,8 @@ static int cmd_compare(int argc, char **argv)
 				int rc = scenario_run(&sc, &t, &r);
 				server_stop(&sp);
 				if (rc != 0) {
-					fprintf(stderr, "%s on %s: %s\n", sc.name, names[which], r.note);
+					fprintf(stderr, "%s on %s: %s\n", sc.name, names[which],
+						r.note);
 					continue;
 				}
 				print_result(sc.name, names[which], &r);
@@ -317,9 +322,10 @@ static int cmd_compare(int argc, char **argv)
 	}
 	FILE *cf = csv ? fopen(csv, "w") : NULL;
 	if (cf)
-		fputs("scenario,unit,natsd_median,nats_server_median,ratio,natsd_p99,nats_server_p99,"
-		      "natsd_lost,nats_server_lost\n",
-		      cf);
+		fputs(
+		    "scenario,unit,natsd_median,nats_server_median,ratio,natsd_p99,nats_server_p99,"
+		    "natsd_lost,nats_server_lost\n",
+		    cf);
 	printf("\n%-12s %-9s %14s %14s %8s %10s %10s\n", "scenario", "unit", "natsd", "nats-server",
 	       "ratio", "cpu natsd", "cpu ref");
 	for (size_t i = 0; i < NSCEN; i++) {
@@ -329,22 +335,26 @@ static int cmd_compare(int argc, char **argv)
 		double ca = median(cpu[i][0], count[i][0]), cb = median(cpu[i][1], count[i][1]);
 		double pa = median(p99[i][0], count[i][0]), pb = median(p99[i][1], count[i][1]);
 		scenario_t sc = scaled(&scenarios[i], scale);
-		const char *unit = sc.kind == SC_PUBSUB ? "msgs/s"
+		const char *unit = sc.kind == SC_PUBSUB   ? "msgs/s"
 				   : sc.kind == SC_REQREP ? "us p50"
 				   : sc.kind == SC_IDLE   ? "KiB/conn"
 							  : "MiB RSS";
 		double ratio = b != 0 ? a / b : 0;
-		printf("%-12s %-9s %14.1f %14.1f %8.2f %10.2f %10.2f", scenarios[i].name, unit, a, b, ratio, ca, cb);
+		printf("%-12s %-9s %14.1f %14.1f %8.2f %10.2f %10.2f", scenarios[i].name, unit, a,
+		       b, ratio, ca, cb);
 		if (sc.kind == SC_REQREP)
 			printf("   p99 %.1f vs %.1f us", pa, pb);
 		if (lost[i][0] || lost[i][1])
-			printf("   lost %llu vs %llu", (unsigned long long)lost[i][0], (unsigned long long)lost[i][1]);
+			printf("   lost %llu vs %llu", (unsigned long long)lost[i][0],
+			       (unsigned long long)lost[i][1]);
 		printf("\n");
 		if (cf)
-			fprintf(cf, "%s,%s,%.3f,%.3f,%.4f,%.2f,%.2f,%llu,%llu\n", scenarios[i].name, unit, a,
-				b, ratio, pa, pb, (unsigned long long)lost[i][0], (unsigned long long)lost[i][1]);
+			fprintf(cf, "%s,%s,%.3f,%.3f,%.4f,%.2f,%.2f,%llu,%llu\n", scenarios[i].name,
+				unit, a, b, ratio, pa, pb, (unsigned long long)lost[i][0],
+				(unsigned long long)lost[i][1]);
 	}
-	puts("\nratio = natsd / nats-server: above 1 is better for msgs/s, below 1 for latency and memory.");
+	puts("\nratio = natsd / nats-server: above 1 is better for msgs/s, below 1 for latency and "
+	     "memory.");
 	if (jf)
 		fclose(jf);
 	if (cf)
@@ -355,7 +365,8 @@ static int cmd_compare(int argc, char **argv)
 static void usage(void)
 {
 	fputs("usage: natsd-bench list\n"
-	      "       natsd-bench run [--host H] [--port P] [--server-pid PID] [--scale X] [--json F] "
+	      "       natsd-bench run [--host H] [--port P] [--server-pid PID] [--scale X] [--json "
+	      "F] "
 	      "NAME|all\n"
 	      "       natsd-bench compare --natsd PATH [--reference PATH] [--rounds N] [--pin] "
 	      "[--scale X] [--only a,b] [--json F] [--csv F]\n",

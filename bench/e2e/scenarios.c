@@ -38,8 +38,8 @@ static double cpu_seconds(void)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       (double)ru.ru_stime.tv_usec / 1e6;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -122,7 +122,8 @@ static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_resul
 		}
 		pthread_create(&th[i], NULL, publisher, &pa[i]);
 	}
-	uint64_t expected = (uint64_t)sc->msgs * (uint64_t)sc->pubs * (sc->queue ? 1u : (uint64_t)nsubs);
+	uint64_t expected =
+	    (uint64_t)sc->msgs * (uint64_t)sc->pubs * (sc->queue ? 1u : (uint64_t)nsubs);
 	double cpu0 = cpu_seconds();
 	pthread_barrier_wait(&start);
 	uint64_t t0 = bench_now_ns(), last_progress = t0, got = 0;
@@ -201,8 +202,8 @@ static void answer(bconn_t *c, const char *subj, size_t slen, const char *reply,
 		rs->cap = (rs->len + need) * 2;
 		rs->out = realloc(rs->out, rs->cap);
 	}
-	rs->len += (size_t)snprintf(rs->out + rs->len, rs->cap - rs->len, "PUB %.*s %zu\r\n", (int)rlen,
-				    reply, plen);
+	rs->len += (size_t)snprintf(rs->out + rs->len, rs->cap - rs->len, "PUB %.*s %zu\r\n",
+				    (int)rlen, reply, plen);
 	memcpy(rs->out + rs->len, payload, plen);
 	rs->len += plen;
 	memcpy(rs->out + rs->len, "\r\n", 2);
@@ -264,8 +265,8 @@ static void *requester_loop(void *arg)
 	pthread_barrier_wait(q->start);
 	uint64_t base = bench_now_ns();
 	for (long k = 0; k < sc->msgs; k++) {
-		/* Fixed-rate mode measures from the scheduled send time, so a slow reply that delays
-		 * the next request is charged to the latency (coordinated omission). */
+		/* Fixed-rate mode measures from the scheduled send time, so a slow reply that
+		 * delays the next request is charged to the latency (coordinated omission). */
 		uint64_t sched = bench_now_ns();
 		if (interval_ns > 0) {
 			sched = base + (uint64_t)((double)k * interval_ns);

@@ -19,11 +19,11 @@ typedef enum scenario_kind { SC_PUBSUB, SC_REQREP, SC_IDLE, SC_SUBS } scenario_k
 typedef struct scenario {
 	const char *name;
 	scenario_kind_t kind;
-	int pubs, subs;   /* SC_PUBSUB: publishers, subscribers (0: publish only) */
-	bool queue;       /* subscribers form one queue group */
-	int size;         /* payload bytes */
-	long msgs;        /* messages per publisher, requests per requester, connections, subs */
-	double rate;      /* SC_REQREP: requests/s per requester, 0: back to back */
+	int pubs, subs; /* SC_PUBSUB: publishers, subscribers (0: publish only) */
+	bool queue;     /* subscribers form one queue group */
+	int size;       /* payload bytes */
+	long msgs;      /* messages per publisher, requests per requester, connections, subs */
+	double rate;    /* SC_REQREP: requests/s per requester, 0: back to back */
 } scenario_t;
 
 typedef struct bench_result {
@@ -34,8 +34,8 @@ typedef struct bench_result {
 	double p50, p90, p99, p999, max; /* latency scenarios, microseconds */
 	double delivered_rate;           /* deliveries/s (fan-out counts every copy) */
 	double sub_rate, rss_kib;        /* SC_SUBS: subscribe rate; RSS growth */
-	double client_cpu;               /* cores the generator used: near 1.0 per thread = saturated */
-	uint64_t lost;                   /* expected deliveries that never arrived */
+	double client_cpu; /* cores the generator used: near 1.0 per thread = saturated */
+	uint64_t lost;     /* expected deliveries that never arrived */
 	char note[160];
 } bench_result_t;
 
