@@ -145,6 +145,9 @@ uint64_t nd_delivery_random(nd_delivery_t *d)
 const nd_match_t *nd_delivery_match(nd_delivery_t *d, nd_account_t *acc, const char *subject,
 				    size_t len)
 {
+	static const nd_match_t nothing; /* an empty subject matches no subscription */
+	if (len == 0)
+		return &nothing;
 	uint64_t h = hash_bytes(subject, len) ^ (uint64_t)(uintptr_t)acc;
 	cache_entry_t *e = &d->cache[h & (CACHE_ENTRIES - 1)];
 	/* Read the generation before matching: a change that races the match leaves an older

@@ -28,6 +28,14 @@ static void teardown(void)
 
 TestSuite(hostile, .init = setup, .fini = teardown, .timeout = 240);
 
+/* Resident memory bounds are checked in builds without AddressSanitizer: its shadow memory
+ * and quarantine of freed blocks make the server's RSS say nothing about its own use. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHECK_RSS 0
+#else
+#define CHECK_RSS 1
+#endif
+
 /* Resident memory of the server in KiB. */
 static long server_rss_kib(void)
 {
@@ -137,7 +145,8 @@ ND_TEST(hostile, a_client_that_never_reads_is_cut_off_and_memory_stays_bounded)
 	cr_assert_geq(good_bytes, 2048ull * (65536 + 19),
 		      "the good subscriber lost data: %zu bytes", good_bytes);
 	/* max_pending bounds the slow consumer's backlog; allow the good one's and slack. */
-	cr_assert_lt(peak - rss0, 160 * 1024, "server grew by %ld KiB", peak - rss0);
+	if (CHECK_RSS)
+		cr_assert_lt(peak - rss0, 160 * 1024, "server grew by %ld KiB", peak - rss0);
 	/* The publisher was not disconnected. */
 	nd_test_write(pub, "PING\r\n", 6);
 	nd_test_read_until(pub, buf, sizeof(buf), "PONG\r\n", 5000);
@@ -202,7 +211,8 @@ ND_TEST(hostile, half_sent_payloads_do_not_hold_the_server)
 	assert_server_healthy();
 	long grown = server_rss_kib() - rss0;
 	/* At most one max_payload buffer per such connection. */
-	cr_assert_lt(grown, N * 1100 + 16 * 1024, "grew %ld KiB", grown);
+	if (CHECK_RSS)
+		cr_assert_lt(grown, N * 1100 + 16 * 1024, "grew %ld KiB", grown);
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
 }
@@ -220,5 +230,7 @@ ND_TEST(hostile, ten_thousand_connect_disconnect_cycles, .timeout = 600)
 	}
 	assert_server_healthy();
 	long grown = server_rss_kib() - rss0;
-	cr_assert_lt(grown, 8 * 1024, "server grew by %ld KiB over 10,000 connections", grown);
+	if (CHECK_RSS)
+		cr_assert_lt(grown, 8 * 1024, "server grew by %ld KiB over 10,000 connections",
+			     grown);
 }
