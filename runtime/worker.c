@@ -135,13 +135,17 @@ static void clock_check_cb(struct ev_loop *loop, ev_check *c, int revents)
 
 void nd_worker_async_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
-	(void)loop; /* only wakes the loop: the pass drains the inject queue */
+	/* Only wakes the loop: the pass drains the inject queue. Counted as an event so that a
+	 * wake-up consumed by a spin's poll is not mistaken for silence (see spin). */
+	nd_worker_t *w = ev_userdata(loop);
+	w->io_calls++;
 }
 
 void nd_worker_wheel_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	nd_worker_t *w = ev_userdata(loop);
 	w->wheel_armed_for = UINT64_MAX; /* one-shot: the pass re-arms */
+	w->io_calls++;                   /* a pass must run the due timers */
 }
 
 static void arm_wheel_timer(nd_worker_t *w)
@@ -201,7 +205,9 @@ enum spin_result { SPIN_TIMEOUT, SPIN_INJECT, SPIN_IO };
 
 /* Polls briefly before sleeping: waking a sleeping loop costs tens of microseconds here (see
  * docs/performance.md), a push seen while spinning costs nothing. Polls the socket backend
- * now and then so that IO waits at most a couple of microseconds. */
+ * now and then so that IO waits at most a couple of microseconds. Any callback the poll ran
+ * (IO, the wake-up async, the wheel timer) ends the spin with a pass: the poll may have
+ * consumed the very wake-up that a producer sent for work now waiting in the inject queue. */
 static enum spin_result spin(nd_worker_t *w)
 {
 	uint64_t deadline = monotonic_ns() + (uint64_t)w->rt->opts.spin_us * 1000u;

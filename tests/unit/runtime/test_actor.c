@@ -575,3 +575,82 @@ ND_TEST(actor, never_started_actor_is_released_by_unref)
 	cr_assert_eq(atomic_load(&live_payloads), 0);
 	finish_runtime(rt);
 }
+
+/* ---- no lost wake-ups while workers spin ---- */
+
+typedef struct bouncer {
+	nd_actor_t *peer; /* referenced; dropped in on_stop */
+	atomic_long rounds;
+	long target;
+	bool starter;
+} bouncer_t;
+
+static void bouncer_msg(nd_actor_t *self, nd_msg_t *m)
+{
+	bouncer_t *b = nd_actor_state(self);
+	long r = atomic_fetch_add(&b->rounds, 1) + 1;
+	if (b->starter && r >= b->target) {
+		nd_msg_free(m);
+		return;
+	}
+	nd_actor_send(b->peer, m);
+}
+
+static void bouncer_stop(nd_actor_t *self)
+{
+	bouncer_t *b = nd_actor_state(self);
+	nd_actor_unref(b->peer);
+	b->peer = NULL;
+}
+
+static const nd_actor_class_t bouncer_class = {
+    .name = "bouncer", .on_message = bouncer_msg, .on_stop = bouncer_stop};
+
+static atomic_bool hog_stop;
+
+static void *hog(void *arg)
+{
+	(void)arg;
+	while (!atomic_load_explicit(&hog_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+static bool rounds_done(void *arg)
+{
+	bouncer_t *b = arg;
+	return atomic_load(&b->rounds) >= b->target;
+}
+
+/* A message bouncing between two workers that spin before sleeping, with a third thread
+ * competing for the CPUs: a wake-up consumed by a spin's poll must not be lost (it was once:
+ * the worker then slept with work in its inject queue). */
+ND_TEST(actor, spinning_workers_never_lose_a_wake_up, .timeout = 120)
+{
+	for (unsigned spin = 1; spin <= 40; spin *= 4) {
+		nd_runtime_t *rt = start_runtime(2, spin);
+		nd_actor_t *a = nd_actor_create(rt, &bouncer_class, sizeof(bouncer_t),
+						nd_runtime_worker(rt, 0));
+		nd_actor_t *b = nd_actor_create(rt, &bouncer_class, sizeof(bouncer_t),
+						nd_runtime_worker(rt, 1));
+		bouncer_t *ba = nd_actor_state(a), *bb = nd_actor_state(b);
+		ba->peer = nd_actor_ref(b);
+		bb->peer = nd_actor_ref(a);
+		ba->starter = true;
+		ba->target = 20000;
+		nd_actor_start(a);
+		nd_actor_start(b);
+		atomic_store(&hog_stop, false);
+		pthread_t h;
+		pthread_create(&h, NULL, hog, NULL);
+		send_seq(rt, a, MAX_PRODUCERS, 0);
+		bool done = nd_test_wait_until(rounds_done, ba, 60000);
+		atomic_store(&hog_stop, true);
+		pthread_join(h, NULL);
+		cr_assert(done, "spin %u us: stuck after %ld rounds", spin,
+			  atomic_load(&ba->rounds));
+		nd_actor_unref(a);
+		nd_actor_unref(b);
+		finish_runtime(rt);
+	}
+}
