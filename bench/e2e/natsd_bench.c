@@ -133,6 +133,8 @@ static void print_result(const char *name, const char *server, const bench_resul
 {
 	printf("%-12s %-12s %14.1f %-9s cpu %.2f lost %llu", name, server, r->value, r->unit,
 	       r->client_cpu, (unsigned long long)r->lost);
+	if (r->server_cpu > 0)
+		printf(" server cpu %.2f (%.3f us/msg)", r->server_cpu, r->server_us_per_msg);
 	if (r->p99 > 0)
 		printf(" p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f us", r->p50, r->p90, r->p99,
 		       r->p999, r->max);
@@ -154,10 +156,10 @@ static void json_result(FILE *f, const char *name, const char *server, int round
 	    "{\"scenario\":\"%s\",\"server\":\"%s\",\"round\":%d,\"value\":%.3f,\"unit\":\"%s\","
 	    "\"ok\":%s,\"lost\":%llu,\"client_cpu\":%.3f,\"delivered_rate\":%.1f,\"p50\":%.2f,"
 	    "\"p90\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f,\"rss_kib\":%.0f,"
-	    "\"sub_rate\":%.0f}\n",
+	    "\"sub_rate\":%.0f,\"server_cpu\":%.3f,\"server_us_per_msg\":%.4f}\n",
 	    name, server, round, r->value, r->unit, r->ok ? "true" : "false",
 	    (unsigned long long)r->lost, r->client_cpu, r->delivered_rate, r->p50, r->p90, r->p99,
-	    r->p999, r->max, r->rss_kib, r->sub_rate);
+	    r->p999, r->max, r->rss_kib, r->sub_rate, r->server_cpu, r->server_us_per_msg);
 	fflush(f);
 }
 
@@ -284,7 +286,7 @@ static int cmd_compare(int argc, char **argv)
 		pin_self(1);
 	FILE *jf = json ? fopen(json, "w") : NULL;
 	static double values[NSCEN][2][MAX_ROUNDS], cpu[NSCEN][2][MAX_ROUNDS],
-	    p99[NSCEN][2][MAX_ROUNDS];
+	    p99[NSCEN][2][MAX_ROUNDS], usmsg[NSCEN][2][MAX_ROUNDS];
 	static int count[NSCEN][2];
 	static uint64_t lost[NSCEN][2];
 	printf("natsd-bench compare: %d rounds, %s, scale %.2f\n", rounds,
@@ -315,6 +317,7 @@ static int cmd_compare(int argc, char **argv)
 				values[i][which][count[i][which]] = r.value;
 				cpu[i][which][count[i][which]] = r.client_cpu;
 				p99[i][which][count[i][which]] = r.p99;
+				usmsg[i][which][count[i][which]] = r.server_us_per_msg;
 				count[i][which]++;
 				lost[i][which] += r.lost;
 			}
@@ -326,8 +329,8 @@ static int cmd_compare(int argc, char **argv)
 		    "scenario,unit,natsd_median,nats_server_median,ratio,natsd_p99,nats_server_p99,"
 		    "natsd_lost,nats_server_lost\n",
 		    cf);
-	printf("\n%-12s %-9s %14s %14s %8s %10s %10s\n", "scenario", "unit", "natsd", "nats-server",
-	       "ratio", "cpu natsd", "cpu ref");
+	printf("\n%-12s %-9s %14s %14s %8s %10s %10s %14s\n", "scenario", "unit", "natsd",
+	       "nats-server", "ratio", "cpu natsd", "cpu ref", "srv us/msg");
 	for (size_t i = 0; i < NSCEN; i++) {
 		if (count[i][0] == 0 && count[i][1] == 0)
 			continue;
@@ -340,8 +343,11 @@ static int cmd_compare(int argc, char **argv)
 				   : sc.kind == SC_IDLE   ? "KiB/conn"
 							  : "MiB RSS";
 		double ratio = b != 0 ? a / b : 0;
+		double ua = median(usmsg[i][0], count[i][0]), ub = median(usmsg[i][1], count[i][1]);
 		printf("%-12s %-9s %14.1f %14.1f %8.2f %10.2f %10.2f", scenarios[i].name, unit, a,
 		       b, ratio, ca, cb);
+		if (ua > 0 && ub > 0)
+			printf("  %7.3f vs %.3f", ua, ub);
 		if (sc.kind == SC_REQREP)
 			printf("   p99 %.1f vs %.1f us", pa, pb);
 		if (lost[i][0] || lost[i][1])

@@ -34,6 +34,28 @@ long bench_rss_kib(pid_t pid)
 	return kib;
 }
 
+double bench_proc_cpu(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the command name (which may contain spaces) start after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (p == NULL)
+		return -1;
+	unsigned long utime = 0, stime = 0;
+	/* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) !=
+	    2)
+		return -1;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double cpu_seconds(void)
 {
 	struct rusage ru;
@@ -125,6 +147,7 @@ static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_resul
 	uint64_t expected =
 	    (uint64_t)sc->msgs * (uint64_t)sc->pubs * (sc->queue ? 1u : (uint64_t)nsubs);
 	double cpu0 = cpu_seconds();
+	double scpu0 = t->server_pid > 0 ? bench_proc_cpu(t->server_pid) : 0;
 	pthread_barrier_wait(&start);
 	uint64_t t0 = bench_now_ns(), last_progress = t0, got = 0;
 	/* This thread reads every subscriber until all deliveries arrived or progress stops. */
@@ -164,6 +187,11 @@ static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_resul
 	double secs = (double)(t_end - t0) / 1e9;
 	r->client_cpu = (cpu_seconds() - cpu0) / secs;
 	double published = (double)sc->msgs * sc->pubs;
+	if (t->server_pid > 0) {
+		double used = bench_proc_cpu(t->server_pid) - scpu0;
+		r->server_cpu = used / secs;
+		r->server_us_per_msg = used * 1e6 / published;
+	}
 	r->value = published / secs;
 	r->unit = "msgs/s";
 	r->higher_is_better = true;

@@ -34,13 +34,18 @@ typedef struct bench_result {
 	double p50, p90, p99, p999, max; /* latency scenarios, microseconds */
 	double delivered_rate;           /* deliveries/s (fan-out counts every copy) */
 	double sub_rate, rss_kib;        /* SC_SUBS: subscribe rate; RSS growth */
-	double client_cpu; /* cores the generator used: near 1.0 per thread = saturated */
-	uint64_t lost;     /* expected deliveries that never arrived */
+	double client_cpu;        /* cores the generator used: near 1.0 per thread = saturated */
+	double server_cpu;        /* cores the server used (from /proc; 0 if unknown) */
+	double server_us_per_msg; /* server CPU microseconds per published message */
+	uint64_t lost;            /* expected deliveries that never arrived */
 	char note[160];
 } bench_result_t;
 
 /* Runs one scenario. Returns 0, or -1 if it could not run (note says why). */
 int scenario_run(const scenario_t *sc, const bench_target_t *t, bench_result_t *r);
+
+/* CPU seconds (user + system) pid has used, or -1. */
+double bench_proc_cpu(pid_t pid);
 
 /* Resident memory of pid in KiB, or -1. */
 long bench_rss_kib(pid_t pid);
