@@ -1,7 +1,10 @@
 /* natsd-bench: the load generator and the side-by-side comparison with nats-server.
  *
  *   natsd-bench list
- *   natsd-bench run [--host H] [--port P] [--server-pid PID] [--scale X] [--json F] NAME|all
+ *   natsd-bench run [--host H] [--port P] [--server-pid PID] [--scale X] [--json F]
+ *                   [--pubs N] [--subs N] [--size B] [--msgs N] [--queue] [--rate R] NAME|all
+ *     (the options reshape the named scenario: e.g. 'run --pubs 4 --subs 2 --size 256
+ *      pubsub_16b', or 'run --rate 5000 reqrep_1' for fixed-rate latency)
  *   natsd-bench compare --natsd PATH [--reference PATH] [--rounds N] [--pin] [--scale X]
  *                       [--only a,b,...] [--json F] [--csv F]
  *
@@ -204,9 +207,25 @@ static int cmd_run(int argc, char **argv)
 	int port = 4222;
 	pid_t pid = 0;
 	double scale = 1.0;
+	/* Overrides of the named scenario's shape: -1 = keep. */
+	long msgs = -1;
+	int pubs = -1, subs = -1, size = -1, queue = -1;
+	double rate = -1;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--host") == 0 && i + 1 < argc)
 			host = argv[++i];
+		else if (strcmp(argv[i], "--msgs") == 0 && i + 1 < argc)
+			msgs = atol(argv[++i]);
+		else if (strcmp(argv[i], "--pubs") == 0 && i + 1 < argc)
+			pubs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--subs") == 0 && i + 1 < argc)
+			subs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
+			size = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--queue") == 0)
+			queue = 1;
+		else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
+			rate = atof(argv[++i]);
 		else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
 			port = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--server-pid") == 0 && i + 1 < argc)
@@ -229,6 +248,18 @@ static int cmd_run(int argc, char **argv)
 		if (strcmp(name, "all") != 0 && strcmp(name, scenarios[i].name) != 0)
 			continue;
 		scenario_t sc = scaled(&scenarios[i], scale);
+		if (msgs > 0)
+			sc.msgs = msgs;
+		if (pubs > 0)
+			sc.pubs = pubs;
+		if (subs >= 0)
+			sc.subs = subs;
+		if (size >= 0)
+			sc.size = size;
+		if (queue > 0)
+			sc.queue = true;
+		if (rate >= 0)
+			sc.rate = rate;
 		bench_result_t r;
 		if (scenario_run(&sc, &t, &r) != 0) {
 			fprintf(stderr, "%s: %s\n", sc.name, r.note);
@@ -371,11 +402,11 @@ static int cmd_compare(int argc, char **argv)
 static void usage(void)
 {
 	fputs("usage: natsd-bench list\n"
-	      "       natsd-bench run [--host H] [--port P] [--server-pid PID] [--scale X] [--json "
-	      "F] "
-	      "NAME|all\n"
-	      "       natsd-bench compare --natsd PATH [--reference PATH] [--rounds N] [--pin] "
-	      "[--scale X] [--only a,b] [--json F] [--csv F]\n",
+	      "       natsd-bench run [--host H] [--port P] [--server-pid PID] [--scale X]\n"
+	      "                       [--json F] [--pubs N] [--subs N] [--size B] [--msgs N]\n"
+	      "                       [--queue] [--rate R] NAME|all\n"
+	      "       natsd-bench compare --natsd PATH [--reference PATH] [--rounds N] [--pin]\n"
+	      "                           [--scale X] [--only a,b] [--json F] [--csv F]\n",
 	      stderr);
 }
 
