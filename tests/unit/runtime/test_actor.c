@@ -197,6 +197,31 @@ static void quiet_on_message(nd_actor_t *self, nd_msg_t *m)
 
 static const nd_actor_class_t quiet_class = {.name = "quiet", .on_message = quiet_on_message};
 
+/* A counter that, at its POKE_AT-th message, sends the quiet actor its one message from inside
+ * the worker: the quiet actor becomes runnable at a known flood count, whatever the test
+ * thread's scheduling (starting both from the test thread let a descheduled test thread watch
+ * the whole flood run before the quiet actor even existed to the worker). */
+enum { POKE_AT = 1000 };
+
+typedef struct poking_counter {
+	counter_t counter; /* first: counter_on_message sees a counter_t */
+	nd_actor_t *quiet;
+	atomic_long poked_at;
+} poking_counter_t;
+
+static void poking_on_message(nd_actor_t *self, nd_msg_t *m)
+{
+	poking_counter_t *p = nd_actor_state(self);
+	counter_on_message(self, m);
+	long n = atomic_load(&p->counter.received);
+	if (n == POKE_AT) {
+		atomic_store(&p->poked_at, n);
+		send_seq(nd_actor_runtime(self), p->quiet, MAX_PRODUCERS, 0);
+	}
+}
+
+static const nd_actor_class_t poking_class = {.name = "poking", .on_message = poking_on_message};
+
 static bool flag_set(void *arg)
 {
 	return atomic_load((atomic_bool *)arg);
@@ -207,21 +232,21 @@ ND_TEST(actor, flooding_actor_does_not_starve_a_neighbour, .timeout = 60)
 	enum { FLOOD = 200000 };
 	nd_runtime_t *rt = start_runtime(1, 0);
 	nd_worker_t *w0 = nd_runtime_worker(rt, 0);
-	nd_actor_t *flood = nd_actor_create(rt, &counter_class, sizeof(counter_t), w0);
+	nd_actor_t *flood = nd_actor_create(rt, &poking_class, sizeof(poking_counter_t), w0);
 	nd_actor_t *quiet = nd_actor_create(rt, &quiet_class, sizeof(fair_t), w0);
-	counter_t *c = nd_actor_state(flood);
+	poking_counter_t *p = nd_actor_state(flood);
 	fair_t *f = nd_actor_state(quiet);
-	f->flood_count = &c->received;
-	/* Queue the flood before either runs, then one message for the quiet one. */
+	f->flood_count = &p->counter.received;
+	p->quiet = quiet;
+	/* Queue the whole flood before it runs; the quiet actor's message comes mid-flood. */
 	for (uint32_t i = 0; i < FLOOD; i++)
 		send_seq(rt, flood, 0, i);
-	send_seq(rt, quiet, MAX_PRODUCERS, 0);
-	nd_actor_start(flood);
 	nd_actor_start(quiet);
+	nd_actor_start(flood);
 	cr_assert(nd_test_wait_until(flag_set, &f->ran, 10000));
-	long at = atomic_load(&f->seen_at);
-	cr_assert_lt(at, 1000, "the quiet actor waited for %ld flood messages", at);
-	wait_count_t w = {c, FLOOD};
+	long waited = atomic_load(&f->seen_at) - atomic_load(&p->poked_at);
+	cr_assert_lt(waited, 1000, "the quiet actor waited for %ld flood messages", waited);
+	wait_count_t w = {&p->counter, FLOOD};
 	cr_assert(nd_test_wait_until(count_reached, &w, 30000));
 	nd_actor_unref(flood);
 	nd_actor_unref(quiet);
