@@ -1,7 +1,8 @@
-/* Test credentials, with OpenSSL's Ed25519 (the one the server checks them with, so the
- * interop tests against libnats are what tell us the formats are right). */
+/* Test credentials, with OpenSSL's Ed25519 and libcrypt's bcrypt (the ones the server uses to
+ * check them, so the interop tests against libnats are what tell us the formats are right). */
 #include "tests/support/nd_creds.h"
 
+#include <crypt.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -95,4 +96,26 @@ void nd_creds_write_seed_file(const char *seed, char *path, size_t cap)
 	if (write(fd, seed, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
 		die("write seed file");
 	close(fd);
+}
+
+char *nd_creds_bcrypt(const char *password, const char *prefix, unsigned cost)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	/* libxcrypt makes no $2x$ salts (it only checks such hashes): borrow a $2b$ one. */
+	const int x = strcmp(prefix, "$2x$") == 0;
+	if (crypt_gensalt_rn(x ? "$2b$" : prefix, cost, NULL, 0, salt, sizeof(salt)) == NULL)
+		die("crypt_gensalt_rn");
+	if (x)
+		salt[2] = 'x';
+	struct crypt_data *data = calloc(1, sizeof(*data));
+	if (data == NULL)
+		die("calloc");
+	const char *h = crypt_rn(password, salt, data, (int)sizeof(*data));
+	if (h == NULL || strlen(h) != 60)
+		die("crypt_rn");
+	char *out = strdup(h);
+	free(data);
+	if (out == NULL)
+		die("strdup");
+	return out;
 }

@@ -1,5 +1,5 @@
 /* Test credentials: random nkey key pairs, seed files that libnats reads, nonce signatures as a
- * client makes them. For tests and tools only: every failure aborts. */
+ * client makes them, bcrypt hashes. For tests and tools only: every failure aborts. */
 #ifndef ND_TESTS_SUPPORT_ND_CREDS_H
 #define ND_TESTS_SUPPORT_ND_CREDS_H
 
@@ -32,5 +32,10 @@ void nd_creds_sign_nonce(const char *seed, const char *nonce, char out[ND_CREDS_
 /* Writes the seed to a new file in $TMPDIR (or /tmp), one line, the form libnats's
  * natsOptions_SetNKeyFromSeed reads. Its name goes to path (cap >= 64); the caller unlinks it. */
 void nd_creds_write_seed_file(const char *seed, char *path, size_t cap);
+
+/* Hashes password with bcrypt: a random salt for `prefix` ("$2a$", "$2b$", "$2y$", or "$2x$",
+ * which libcrypt can hash with but not make salts for) and cost (4..31). Returns the 60-char
+ * hash, malloc'd; the caller frees it. */
+char *nd_creds_bcrypt(const char *password, const char *prefix, unsigned cost);
 
 #endif
