@@ -641,15 +641,16 @@ static void gate_leave(void)
 	atomic_fetch_sub_explicit(&gate, GATE_ONE, memory_order_release);
 }
 
-/* Queues a line, or returns false when the logger is not accepting (write it yourself). */
-static bool enqueue_line(line_node_t *l)
+/* Queues a line, or returns false when the logger is not accepting (write it yourself).
+ * A droppable line over the queue limit is counted and freed. */
+static bool enqueue_line(line_node_t *l, bool droppable)
 {
 	if (!gate_enter())
 		return false;
 	size_t limit = atomic_load_explicit(&queue_limit, memory_order_relaxed);
 	/* relaxed: an advisory budget; concurrent producers may overshoot it by one line each. */
 	size_t before = atomic_fetch_add_explicit(&queued_bytes, l->charge, memory_order_relaxed);
-	if (before + l->charge > limit && l->level != ND_LOG_FATAL) {
+	if (before + l->charge > limit && droppable) {
 		atomic_fetch_sub_explicit(&queued_bytes, l->charge, memory_order_relaxed);
 		gate_leave();
 		/* relaxed: counters, read for reporting only. */
@@ -673,7 +674,9 @@ bool nd_log_enabled(nd_log_level_t level)
 	return true;
 }
 
-void nd_logv(nd_log_level_t level, const char *fmt, va_list ap)
+/* FATAL lines, and the notices of control operations (rare, and what an operator looks for
+ * after a SIGUSR1), are never dropped: they may take the queue past its limit. */
+static void logv(nd_log_level_t level, bool droppable, const char *fmt, va_list ap)
 {
 	if (!nd_log_enabled(level))
 		return;
@@ -702,13 +705,28 @@ void nd_logv(nd_log_level_t level, const char *fmt, va_list ap)
 	l->len = (uint32_t)len;
 	l->charge = sizeof(*l) + len + 1;
 	l->ts = ts;
-	if (!enqueue_line(l)) {
+	if (!enqueue_line(l, droppable)) {
 		write_sync(level, &ts, l->text, len);
 		free(l);
 		return;
 	}
 	if (level == ND_LOG_FATAL)
 		nd_log_flush(); /* the caller exits next */
+}
+
+void nd_logv(nd_log_level_t level, const char *fmt, va_list ap)
+{
+	logv(level, level != ND_LOG_FATAL, fmt, ap);
+}
+
+static void notice(nd_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void notice(nd_log_level_t level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	logv(level, false, fmt, ap);
+	va_end(ap);
 }
 
 void nd_log(nd_log_level_t level, const char *fmt, ...)
@@ -833,7 +851,7 @@ void nd_log_reopen(void)
 {
 	pthread_mutex_lock(&cfg_mu);
 	if (!running || cfg.file == NULL || cfg.file[0] == '\0') {
-		nd_log_info("File log re-open ignored, not a file logger");
+		notice(ND_LOG_INFO, "File log re-open ignored, not a file logger");
 		pthread_mutex_unlock(&cfg_mu);
 		return;
 	}
@@ -841,12 +859,13 @@ void nd_log_reopen(void)
 	output_t *out;
 	if (output_create(&out, &cfg, err, sizeof(err)) != 0) {
 		/* The reference exits here; keeping the old file loses nothing. */
-		nd_log_error("File log re-open failed, still logging to the old file: %s", err);
+		notice(ND_LOG_ERROR, "File log re-open failed, still logging to the old file: %s",
+		       err);
 		pthread_mutex_unlock(&cfg_mu);
 		return;
 	}
 	switch_to(out);
-	nd_log_info("File log re-opened");
+	notice(ND_LOG_INFO, "File log re-opened");
 	pthread_mutex_unlock(&cfg_mu);
 }
 

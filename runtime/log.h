@@ -39,7 +39,11 @@ typedef struct nd_log_opts {
 	bool syslog;               /* syslog / -s: the local syslog daemon (/dev/log) */
 	const char *remote_syslog; /* remote_syslog / -r: udp://host:port, tcp://host:port or
 				      unix:///path */
-	size_t queue_limit;        /* bytes queued before lines are dropped; 0 = default */
+	/* Bytes of lines waiting for the logger thread past which new lines are dropped
+	 * (counted, and reported later as one WRN line) instead of making the caller wait;
+	 * 0 = ND_LOG_QUEUE_LIMIT_DEFAULT. FATAL lines and nd_log_reopen's notices are never
+	 * dropped. Not in the reference, whose callers block on the write instead. */
+	size_t queue_limit;
 } nd_log_opts_t;
 
 /* Applies `o` (copied; the caller keeps its strings): opens the new output in the calling
