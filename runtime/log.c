@@ -813,7 +813,8 @@ static void cfg_save(const nd_log_opts_t *o)
 	cfg.remote_syslog = dup_or_null(o->remote_syslog);
 }
 
-int nd_log_configure(const nd_log_opts_t *o, char *err, size_t errlen)
+/* Returns 0 or -errno. */
+static int configure(const nd_log_opts_t *o, char *err, size_t errlen)
 {
 	char scratch[1];
 	if (err == NULL || errlen == 0) {
@@ -845,6 +846,15 @@ int nd_log_configure(const nd_log_opts_t *o, char *err, size_t errlen)
 	cfg_save(o);
 	pthread_mutex_unlock(&cfg_mu);
 	return 0;
+}
+
+int nd_log_configure(const nd_log_opts_t *o, char *err, size_t errlen)
+{
+	int rc = configure(o, err, errlen);
+	if (rc == 0)
+		return 0;
+	errno = -rc; /* the cause, for callers that want more than the message */
+	return -1;
 }
 
 void nd_log_reopen(void)

@@ -50,9 +50,10 @@ typedef struct nd_log_opts {
  * thread, starts the logger thread if it is not running, then switches outputs in order: lines
  * logged before the call go to the old output, lines logged after it returns to the new one.
  * Opening a file that exceeds size_limit logs "Rotating logfile..." and rotates it, as the
- * reference does. On failure nothing changes, `err` (if not NULL) gets a message in the
- * reference's words (e.g. "error opening file: open /x/y.log: permission denied") and the
- * return is -errno (-EINVAL for a malformed remote_syslog). Returns 0 on success.
+ * reference does. Returns 0 on success. On failure returns -1, nothing changes, `err` (if
+ * not NULL; errlen bytes, always NUL-terminated) gets a message in the reference's words
+ * (e.g. "error opening file: open /x/y.log: permission denied") and errno the cause
+ * (EINVAL for a malformed remote_syslog).
  * Control threads only (start-up, reload, signal handling): it blocks until the logger thread
  * has applied the change; never call it from a worker or while holding a lock a logging
  * thread may need. Serialised with nd_log_reopen and nd_log_shutdown. */
