@@ -154,19 +154,26 @@ int main(int argc, char **argv)
 		natsd_options_destroy(opts);
 		return 1;
 	}
-	nd_log_configure(&log);
+	char logerr[512];
+	if (nd_log_configure(&log, logerr, sizeof(logerr)) != 0) {
+		fprintf(stderr, "natsd: %s\n", logerr);
+		natsd_options_destroy(opts);
+		return 1;
+	}
 
 	natsd_server_t *server;
 	int err = natsd_server_create(&server, opts);
 	natsd_options_destroy(opts);
 	if (err != 0) {
 		nd_log_fatal("cannot create the server: %s", natsd_strerror(err));
+		nd_log_shutdown();
 		return 1;
 	}
 	err = natsd_server_start(server);
 	if (err != 0) {
 		nd_log_fatal("cannot start the server: %s", natsd_strerror(err));
 		natsd_server_destroy(server);
+		nd_log_shutdown();
 		return 1;
 	}
 	for (;;) {
@@ -176,11 +183,16 @@ int main(int argc, char **argv)
 				    sig == SIGINT ? "interrupt" : "terminated");
 			break;
 		}
+		if (sig == SIGUSR1) {
+			nd_log_reopen();
+			continue;
+		}
 		if (sig < 0) {
 			nd_log_error("waiting for signals failed: %s", strerror(-sig));
 			break;
 		}
 	}
 	natsd_server_destroy(server);
+	nd_log_shutdown(); /* every line written before exit */
 	return 0;
 }

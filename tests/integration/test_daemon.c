@@ -46,6 +46,22 @@ ND_TEST(daemon, ignores_sighup_and_keeps_running)
 	nd_proc_cleanup(&p);
 }
 
+/* SIGUSR1 reopens the log file; logging to stderr, the reference says so and carries on. */
+ND_TEST(daemon, sigusr1_without_a_log_file_is_ignored)
+{
+	nd_proc_t p;
+	const char *argv[] = {natsd_path(), "-p", "-1", NULL};
+	cr_assert_eq(nd_proc_spawn(&p, argv), 0);
+	cr_assert(nd_proc_wait_output(&p, "Server is ready", 10000));
+	nd_proc_signal(&p, SIGUSR1);
+	cr_assert(
+	    nd_proc_wait_output(&p, "[INF] File log re-open ignored, not a file logger\n", 10000),
+	    "log: %s", p.log);
+	nd_proc_signal(&p, SIGTERM);
+	cr_assert_eq(nd_proc_wait_exit(&p, 10000), 0);
+	nd_proc_cleanup(&p);
+}
+
 ND_TEST(daemon, rejects_unknown_flags)
 {
 	nd_proc_t p;
