@@ -76,7 +76,12 @@ typedef struct nd_conf_parse_opts {
 	void *getenv_ctx;
 } nd_conf_parse_opts_t;
 
-/* Parses the file at path (opts may be NULL). Returns the root map, or NULL with *err set to a
+/* Values read through a $variable share their children with the definition, as Go maps and
+ * slices are shared in the reference: the result is a DAG owned as a whole by its root (never
+ * free or modify a part). Values that came from an environment variable all carry the position
+ * of the reference to it (the reference has none for the parts inside).
+ *
+ * Parses the file at path (opts may be NULL). Returns the root map, or NULL with *err set to a
  * malloc'd message worded as the reference words it (e.g. "Parse error on line 2: 'Expected
  * value but found new line'", "open a.conf: no such file or directory", "error parsing include
  * file 'x.conf', ..."). Unlike the reference, include and variable cycles are errors, not
@@ -87,6 +92,14 @@ nd_conf_value_t *nd_conf_parse_file(const char *path, const nd_conf_parse_opts_t
  * directory of includes). Same results as nd_conf_parse_file. */
 nd_conf_value_t *nd_conf_parse_text(const char *text, size_t len, const char *name,
 				    const nd_conf_parse_opts_t *opts, char **err);
+
+/* As nd_conf_parse_file and nd_conf_parse_text, and *errlen (when not NULL) receives the
+ * length of *err: the reference prints its end-of-input rune raw, so a message such as
+ * "... but got '\0' instead." holds a NUL byte that strlen would stop at. */
+nd_conf_value_t *nd_conf_parse_file_n(const char *path, const nd_conf_parse_opts_t *opts,
+				      char **err, size_t *errlen);
+nd_conf_value_t *nd_conf_parse_text_n(const char *text, size_t len, const char *name,
+				      const nd_conf_parse_opts_t *opts, char **err, size_t *errlen);
 
 /* Frees a tree returned by the parse functions (NULL is fine). */
 void nd_conf_free(nd_conf_value_t *root);
