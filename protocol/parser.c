@@ -109,13 +109,34 @@ static void *xmalloc(size_t n)
 	return m;
 }
 
+/* The scratch starts at the default control line size and grows up to the configured limit
+ * only for lines that need it: a large max_control_line must not cost every connection. */
 static void ensure_scratch(nd_parser_t *p)
 {
 	if (p->scratch == NULL) {
-		p->scratch_cap = (size_t)p->max_control_line + ARG_SLACK;
+		size_t limit = (size_t)p->max_control_line + ARG_SLACK;
+		p->scratch_cap = limit < 4096 + ARG_SLACK ? limit : 4096 + ARG_SLACK;
 		p->scratch = xmalloc(p->scratch_cap);
 		p->scratch_len = 0;
 	}
+}
+
+/* Makes room for at least want bytes, keeping the content. Nothing may point into it. */
+static void grow_scratch(nd_parser_t *p, size_t want)
+{
+	ensure_scratch(p);
+	if (want <= p->scratch_cap)
+		return;
+	size_t cap = p->scratch_cap;
+	while (cap < want)
+		cap *= 2;
+	char *n = realloc(p->scratch, cap);
+	if (n == NULL) {
+		fputs("natsd: out of memory\n", stderr);
+		abort();
+	}
+	p->scratch = n;
+	p->scratch_cap = cap;
 }
 
 static inline char lower(char c)
@@ -214,7 +235,7 @@ static int finish_arg(nd_parser_t *p, nd_slice_t raw, nd_op_t *op)
 		op->hdr = -1;
 		if (op->size < 0)
 			return ND_PERR_ARGS;
-		if (op->size > p->max_payload)
+		if (p->max_payload != -1 && op->size > p->max_payload)
 			return ND_PERR_MAX_PAYLOAD;
 		return 2;
 	case ND_OP_HPUB:
@@ -232,7 +253,7 @@ static int finish_arg(nd_parser_t *p, nd_slice_t raw, nd_op_t *op)
 		op->size = nd_parse_size(op->size_tok.p, op->size_tok.n);
 		if (op->hdr < 0 || op->size < 0 || op->hdr > op->size)
 			return ND_PERR_ARGS;
-		if (op->size > p->max_payload)
+		if (p->max_payload != -1 && op->size > p->max_payload)
 			return ND_PERR_MAX_PAYLOAD;
 		return 2;
 	case ND_OP_HMSG_Q:
@@ -292,7 +313,7 @@ static void keep_pending_args(nd_parser_t *p)
 			free(buf);
 		return;
 	}
-	ensure_scratch(p);
+	grow_scratch(p, need);
 	size_t at = 0;
 	move_slice(p, &op->subject, &at);
 	move_slice(p, &op->reply, &at);
@@ -303,11 +324,13 @@ static void keep_pending_args(nd_parser_t *p)
 /* Appends raw argument bytes to the scratch (a line split across calls). */
 static int save_arg_piece(nd_parser_t *p, const char *b, size_t n)
 {
-	ensure_scratch(p);
 	for (size_t i = 0; i < n; i++) {
 		if (b[i] == '\r')
 			p->saw_cr = true;
 	}
+	size_t limit = (size_t)p->max_control_line + ARG_SLACK;
+	size_t want = p->scratch_len + n;
+	grow_scratch(p, want < limit ? want : limit);
 	size_t room = p->scratch_cap - p->scratch_len;
 	size_t take = n < room ? n : room;
 	memcpy(p->scratch + p->scratch_len, b, take);
@@ -383,11 +406,14 @@ int nd_parser_next(nd_parser_t *p, const char *buf, size_t len, size_t *used, nd
 		char c = buf[i];
 		switch (p->state) {
 		case S_START:
-			if (p->require_connect && c != 'C' && c != 'c')
+			if (p->require_connect && c != 'C' && c != 'c') {
+				*used =
+				    i; /* the op is still there: no_auth_user may let it through */
 				return ND_PERR_AUTH;
-				/* Fast path for the common ops when their name and separator are
-				 * all here: the same transitions the byte-by-byte states below
-				 * would make. */
+			}
+			/* Fast path for the common ops when their name and separator are
+			 * all here: the same transitions the byte-by-byte states below
+			 * would make. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 			if (len - i >= 4) {
 				uint32_t w;
