@@ -1,6 +1,7 @@
 /* Client connections. Behaviour follows the reference server (server/client.go) where clients
  * can see it: which errors are sent, which close, what order replies come in (see
  * docs/compatibility.md for the few places we differ). Runs entirely on its home worker. */
+#define _GNU_SOURCE
 #include "actors/client.h"
 
 #include <arpa/inet.h>
@@ -10,13 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "actors/auth.h"
 #include "actors/delivery.h"
 #include "actors/outbuf.h"
+#include "actors/perms.h"
 #include "protocol/connect.h"
+#include "protocol/goquote.h"
 #include "protocol/headers.h"
+#include "protocol/nkey.h"
 #include "protocol/parser.h"
+#include "protocol/password.h"
 #include "protocol/subject.h"
 #include "runtime/actor.h"
 #include "runtime/io.h"
@@ -26,11 +33,27 @@
 
 #define FIRST_PING_MS 2000 /* the first PING after CONNECT, as in the reference */
 #define SYS_QUEUE "_sys_"
+#define TRACE_MAX 4096 /* bytes of a protocol line shown in a trace */
+
+/* Messages a client accepts from other actors (client.h). */
+enum { MSG_RELOAD = 1, MSG_LAME_DUCK_INFO, MSG_CLOSE };
+
+typedef struct reload_msg {
+	nd_msg_t hdr;
+	nd_opts_snap_t *snap;
+} reload_msg_t;
+
+typedef struct close_msg {
+	nd_msg_t hdr;
+	nd_client_close_t why;
+} close_msg_t;
 
 typedef struct nd_client {
 	nd_dest_t dest; /* first: a client is a destination */
 	nd_server_t *srv;
-	const nd_opts_t *o;
+	nd_opts_snap_t *snap; /* the options this connection runs under (reload swaps them) */
+	const nd_opts_t *o;   /* = nd_opts_snap_get(snap) */
+	nd_client_reg_t *reg; /* in the server's registry */
 	nd_delivery_t *d;
 	nd_account_t *acc;
 	nd_actor_t *self;
@@ -39,11 +62,23 @@ typedef struct nd_client {
 	uint64_t cid;
 	char ip[INET6_ADDRSTRLEN];
 	int port;
-	char tag[96]; /* "ip:port - cid:N" for log lines */
+	char tag[256]; /* "ip:port - cid:N" (and the client's name after CONNECT) for log lines */
+	size_t base_tag_len;
 
 	nd_parser_t parser;
 	nd_connect_opts_t opts;
 	bool connect_received;
+	bool first_pong_sent; /* async INFO (lame duck) goes to clients past their first PING */
+
+	/* Authentication and authorization. */
+	bool auth_pending; /* auth is required and CONNECT has not come yet */
+	bool has_nonce;
+	char nonce[ND_NKEY_NONCE_LEN + 1];
+	nd_timer_t auth_timer;
+	const nd_user_t *user; /* the matched user entry (in snap), or NULL */
+	nd_perms_t *perms;     /* the user's permissions (a reference), or NULL */
+	bool deny_filter;      /* a wildcard subscription overlaps a subscribe deny entry */
+	nd_replies_t replies;  /* reply subjects it may publish to (allow_responses) */
 	bool headers;          /* client asked for them and the server supports them */
 	bool bad_pub_line;     /* the PUB line just reported had an invalid subject (pedantic) */
 	bool pub_line_in_read; /* ... and it arrived in the read being processed */
@@ -83,9 +118,37 @@ static void out_str(nd_client_t *c, const char *s)
 
 static void send_err(nd_client_t *c, const char *text)
 {
-	char line[512];
-	int n = snprintf(line, sizeof(line), "-ERR '%s'\r\n", text);
-	out_raw(c, line, n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	nd_log_trace("%s - ->> [-ERR '%s']", c->tag, text);
+	out_str(c, "-ERR '");
+	out_str(c, text);
+	out_str(c, "'\r\n");
+}
+
+static void send_ok(nd_client_t *c)
+{
+	nd_log_trace("%s - ->> [OK]", c->tag);
+	out_str(c, "+OK\r\n");
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Go's %q of s[0..n) into buf. */
+static const char *quoted(const char *s, size_t n, char *buf, size_t len)
+{
+	nd_go_quote(s, n, buf, len);
+	return buf;
+}
+
+/* The reference's getAuthUser: who a violation is logged against. */
+static const char *auth_user(nd_client_t *c, char *buf, size_t len)
+{
+	nd_auth_user_text(&c->opts, buf, len);
+	return buf;
 }
 
 /* The socket events the client wants: reading unless closing or paused, writing while output
@@ -246,6 +309,10 @@ static bool client_deliver(nd_dest_t *dst, nd_sub_t *sub, const nd_pubmsg_t *m)
 	nd_client_t *c = (nd_client_t *)dst;
 	if (c->closing)
 		return false;
+	/* A wildcard subscription that overlaps a subscribe deny entry does not get messages
+	 * on the denied subjects (the reference's checkDenySub), and they do not count. */
+	if (c->deny_filter && nd_perms_delivery_denied(c->perms, m->subject, m->subject_len))
+		return false;
 	sub->delivered++;
 	bool last = false;
 	if (sub->max > 0) {
@@ -307,6 +374,14 @@ static bool client_deliver(nd_dest_t *dst, nd_sub_t *sub, const nd_pubmsg_t *m)
 	nd_outbuf_commit(&c->out, (size_t)(p - start));
 	c->out_msgs++;
 	c->out_bytes += body_len;
+	if (m->reply_len > 0 && c->perms != NULL && nd_perms_resp(c->perms) != NULL)
+		nd_replies_record(&c->replies, nd_perms_resp(c->perms), m->reply, m->reply_len,
+				  now_ns());
+	if (nd_log_enabled(ND_LOG_TRACE))
+		nd_log_trace("%s - ->> [%s %.*s %.*s%s%.*s]", c->tag, hmsg ? "HMSG" : "MSG",
+			     (int)m->subject_len, m->subject, (int)sub->sid_len, sub->sid,
+			     m->reply_len ? " " : "", (int)m->reply_len,
+			     m->reply_len ? m->reply : "");
 	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
 	nd_delivery_mark_dirty(c->d, &c->dest);
 	if (last)
@@ -373,13 +448,27 @@ static bool has_prefix_4(const char *s, size_t n, const char *prefix)
 	return n >= 4 && memcmp(s, prefix, 4) == 0;
 }
 
-static void pub_violation(nd_client_t *c, const char *what, const char *s, size_t n)
+/* Publishing to a subject (reply false) or with a reply subject (true) that is not allowed:
+ * the reference's pubPermissionViolation and replySubjectViolation. */
+static void pub_violation(nd_client_t *c, bool reply, const char *s, size_t n)
 {
-	char text[400];
-	snprintf(text, sizeof(text), "Permissions Violation for %s \"%.*s\"", what,
-		 (int)(n > 300 ? 300 : n), s);
+	char q[600], text[700], who[600];
+	quoted(s, n, q, sizeof(q));
+	snprintf(text, sizeof(text), "Permissions Violation for Publish %s %s",
+		 reply ? "with Reply of" : "to", q);
 	send_err(c, text);
-	nd_log_error("%s - %s", c->tag, text);
+	nd_log_error("%s - Publish Violation - %s, %s %s", c->tag, auth_user(c, who, sizeof(who)),
+		     reply ? "Reply" : "Subject", q);
+}
+
+/* May this client publish to subject? Its permissions first, then the reply subjects it was
+ * sent requests on (allow_responses), which the check consumes. */
+static bool pub_allowed(nd_client_t *c, const char *subject, size_t n)
+{
+	if (nd_perms_pub_allowed(c->perms, subject, n))
+		return true;
+	const nd_resp_perm_t *rp = nd_perms_resp(c->perms);
+	return rp != NULL && nd_replies_take(&c->replies, rp, subject, n, now_ns());
 }
 
 static void send_no_responders(nd_client_t *c, const nd_op_t *op)
@@ -410,17 +499,22 @@ static void process_pub(nd_client_t *c, const nd_op_t *op)
 	c->in_bytes += (uint64_t)op->size;
 	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
 	if (has_prefix(op->subject.p, op->subject.n, "_GR_.")) {
-		pub_violation(c, "Publish to", op->subject.p, op->subject.n);
+		pub_violation(c, false, op->subject.p, op->subject.n);
+		return;
+	}
+	if (c->perms != NULL && nd_perms_restricts_pub(c->perms) &&
+	    !pub_allowed(c, op->subject.p, op->subject.n)) {
+		pub_violation(c, false, op->subject.p, op->subject.n);
 		return;
 	}
 	if (op->reply.n > 0 && (has_prefix_4(op->reply.p, op->reply.n, "_R_.") ||
 				has_prefix(op->reply.p, op->reply.n, "$JS.ACK.") ||
 				has_prefix(op->reply.p, op->reply.n, "_GR_."))) {
-		pub_violation(c, "Publish with Reply of", op->reply.p, op->reply.n);
+		pub_violation(c, true, op->reply.p, op->reply.n);
 		return;
 	}
 	if (c->opts.verbose)
-		out_str(c, "+OK\r\n");
+		send_ok(c);
 	nd_pubmsg_t m = {
 	    .subject = op->subject.p,
 	    .subject_len = (uint32_t)op->subject.n,
@@ -449,18 +543,74 @@ static char *copy_z(char *dst, nd_slice_t s)
 	return dst + s.n + 1;
 }
 
+/* s as a C string in buf (truncated to fit). */
+static const char *slice_z(nd_slice_t s, char *buf, size_t len)
+{
+	size_t n = s.n < len - 1 ? s.n : len - 1;
+	memcpy(buf, s.p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Tokens as the reference counts them for max_sub_tokens (split on '.'). */
+static size_t count_tokens(const char *s, size_t n)
+{
+	size_t t = 1;
+	for (size_t i = 0; i < n; i++)
+		t += s[i] == '.';
+	return t;
+}
+
+static void sub_violation(nd_client_t *c, const nd_op_t *op)
+{
+	char q[600], qq[300], text[1000], who[600], sid[300];
+	quoted(op->subject.p, op->subject.n, q, sizeof(q));
+	auth_user(c, who, sizeof(who));
+	slice_z(op->sid, sid, sizeof(sid));
+	if (op->queue.n > 0) {
+		quoted(op->queue.p, op->queue.n, qq, sizeof(qq));
+		snprintf(text, sizeof(text),
+			 "Permissions Violation for Subscription to %s using queue %s", q, qq);
+		send_err(c, text);
+		nd_log_error("%s - Subscription Violation - %s, Subject %s, Queue: %s, SID %s",
+			     c->tag, who, q, qq, sid);
+	} else {
+		snprintf(text, sizeof(text), "Permissions Violation for Subscription to %s", q);
+		send_err(c, text);
+		nd_log_error("%s - Subscription Violation - %s, Subject %s, SID %s", c->tag, who, q,
+			     sid);
+	}
+}
+
 static void process_sub(nd_client_t *c, const nd_op_t *op)
 {
 	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
-	if (op->queue.n == sizeof(SYS_QUEUE) - 1 &&
-	    memcmp(op->queue.p, SYS_QUEUE, op->queue.n) == 0) {
-		char text[400];
+	/* Permissions first (a queue subscription is checked with its queue, and "_sys_" is
+	 * never a client's), then the token limit, then the subscription limit. */
+	bool allowed;
+	if (op->queue.n > 0)
+		allowed = (c->perms == NULL ||
+			   nd_perms_sub_allowed(c->perms, op->subject.p, op->subject.n, op->queue.p,
+						op->queue.n)) &&
+			  !(op->queue.n == sizeof(SYS_QUEUE) - 1 &&
+			    memcmp(op->queue.p, SYS_QUEUE, op->queue.n) == 0);
+	else
+		allowed = c->perms == NULL ||
+			  nd_perms_sub_allowed(c->perms, op->subject.p, op->subject.n, NULL, 0);
+	if (!allowed) {
+		sub_violation(c, op);
+		return;
+	}
+	if (c->o->max_sub_tokens > 0 &&
+	    count_tokens(op->subject.p, op->subject.n) > (size_t)c->o->max_sub_tokens) {
+		char q[600], text[700], who[600], sid[600];
+		quoted(op->subject.p, op->subject.n, q, sizeof(q));
 		snprintf(text, sizeof(text),
-			 "Permissions Violation for Subscription to \"%.*s\" using queue \"%s\"",
-			 (int)(op->subject.n > 300 ? 300 : op->subject.n), op->subject.p,
-			 SYS_QUEUE);
+			 "Permissions Violation for Subscription to %s, too many tokens", q);
 		send_err(c, text);
-		nd_log_error("%s - %s", c->tag, text);
+		nd_log_error("%s - Subscription Violation Too Many Tokens - %s, Subject %s, SID %s",
+			     c->tag, auth_user(c, who, sizeof(who)), q,
+			     slice_z(op->sid, sid, sizeof(sid)));
 		return;
 	}
 	if (c->o->max_subscriptions > 0 && c->nsubs >= (uint32_t)c->o->max_subscriptions) {
@@ -471,7 +621,7 @@ static void process_sub(nd_client_t *c, const nd_op_t *op)
 	if (sid_find(c, op->sid.p, op->sid.n) != NULL) {
 		/* A reused sid keeps the existing subscription, silently. */
 		if (c->opts.verbose)
-			out_str(c, "+OK\r\n");
+			send_ok(c);
 		return;
 	}
 	if (!nd_subject_valid_sub(op->subject.p, op->subject.n)) {
@@ -504,8 +654,11 @@ static void process_sub(nd_client_t *c, const nd_op_t *op)
 	nd_sublist_insert(c->acc->sl, s, nd_runtime_qsbr(nd_server_runtime(c->srv)),
 			  nd_worker_qsbr_slot(w));
 	sid_insert(c, s);
+	if (c->perms != NULL && !c->deny_filter &&
+	    nd_perms_needs_delivery_filter(c->perms, s->subject, s->subject_len))
+		c->deny_filter = true;
 	if (c->opts.verbose)
-		out_str(c, "+OK\r\n");
+		send_ok(c);
 }
 
 static void process_unsub(nd_client_t *c, const nd_op_t *op)
@@ -519,7 +672,7 @@ static void process_unsub(nd_client_t *c, const nd_op_t *op)
 			remove_sub(c, s);
 	}
 	if (c->opts.verbose)
-		out_str(c, "+OK\r\n");
+		send_ok(c);
 }
 
 static void start_first_ping(nd_client_t *c)
@@ -531,21 +684,81 @@ static void start_first_ping(nd_client_t *c)
 	nd_timer_start(&c->ping_timer, base + jitter);
 }
 
+/* Takes the permissions of the matched user (or none). */
+static void set_user(nd_client_t *c, const nd_user_t *user)
+{
+	c->user = user;
+	if (c->perms != NULL)
+		nd_perms_unref(c->perms);
+	c->perms = user != NULL && user->perms != NULL ? nd_perms_ref(user->perms) : NULL;
+	c->deny_filter = false;
+}
+
+/* The reference's authViolation: log who failed, tell the client, close. */
+static void auth_violation(nd_client_t *c)
+{
+	nd_auth_conf_t ac = nd_opts_auth(c->o);
+	char text[700];
+	nd_auth_failure_text(&ac, &c->opts, text, sizeof(text));
+	nd_log_error("%s - %s", c->tag, text);
+	send_err(c, "Authorization Violation");
+	client_close(c, "Authentication Failure", true);
+}
+
+/* Authenticates the connection from its CONNECT options under the current configuration. */
+static bool authenticate(nd_client_t *c)
+{
+	nd_auth_conf_t ac = nd_opts_auth(c->o);
+	if (!nd_auth_required(&ac)) {
+		set_user(c, NULL);
+		return true;
+	}
+	const nd_user_t *user = NULL;
+	if (!nd_auth_check(&ac, &c->opts, c->has_nonce ? c->nonce : NULL, &user))
+		return false;
+	set_user(c, user);
+	return true;
+}
+
+/* Adds the client's self-description to its log tag, as the reference does after CONNECT:
+ * `ip:port - cid:N - "v1.2.3:c:name"`. */
+static void tag_with_client_names(nd_client_t *c)
+{
+	const char *v = c->opts.version && *c->opts.version ? c->opts.version : NULL;
+	const char *l = c->opts.lang && *c->opts.lang ? c->opts.lang : NULL;
+	const char *n = c->opts.name && *c->opts.name ? c->opts.name : NULL;
+	if (v == NULL && l == NULL && n == NULL)
+		return;
+	char ncs[512];
+	snprintf(ncs, sizeof(ncs), "%s%s%s%s%s%s", v ? "v" : "", v ? v : "", v && l ? ":" : "",
+		 l ? l : "", (v || l) && n ? ":" : "", n ? n : "");
+	char q[600];
+	quoted(ncs, strlen(ncs), q, sizeof(q));
+	snprintf(c->tag + c->base_tag_len, sizeof(c->tag) - c->base_tag_len, " - %s", q);
+}
+
 /* Returns false if the connection is closing. */
 static bool process_connect(nd_client_t *c, const nd_op_t *op)
 {
 	char err[256];
+	nd_timer_stop(&c->auth_timer);
+	/* Decoded over what an earlier CONNECT set, as Go's json.Unmarshal into c.opts does. */
 	if (nd_connect_decode(&c->opts, op->arg.p, op->arg.n, err, sizeof(err)) != 0) {
 		nd_log_error("%s - %s", c->tag, err);
 		client_close(c, "Protocol Violation", true);
 		return false;
 	}
 	c->connect_received = true;
+	c->auth_pending = false;
+	nd_parser_set_require_connect(&c->parser, false);
+	tag_with_client_names(c);
 	start_first_ping(c);
+	if (!authenticate(c)) {
+		auth_violation(c);
+		return false;
+	}
 	if ((c->opts.account != NULL && c->opts.account[0] != '\0') || c->opts.new_account) {
-		send_err(c, "Authorization Violation");
-		nd_log_error("%s - authentication error", c->tag);
-		client_close(c, "Authentication Failure", true);
+		auth_violation(c);
 		return false;
 	}
 	if (c->opts.protocol < 0 || c->opts.protocol > 1) {
@@ -562,13 +775,107 @@ static bool process_connect(nd_client_t *c, const nd_op_t *op)
 		return false;
 	}
 	if (c->opts.verbose)
-		out_str(c, "+OK\r\n");
+		send_ok(c);
 	return true;
+}
+
+/* CONNECT's JSON with the value of "pass" replaced by [REDACTED], as the reference traces it. */
+static void trace_connect(nd_client_t *c, const nd_op_t *op)
+{
+	const char *a = op->arg.p;
+	size_t n = op->arg.n > TRACE_MAX ? TRACE_MAX : op->arg.n;
+	const char *k = memmem(a, n, "\"pass\":", 7);
+	if (k == NULL) {
+		nd_log_trace("%s - <<- [CONNECT %.*s]", c->tag, (int)n, a);
+		return;
+	}
+	size_t start = (size_t)(k - a) + 7;
+	size_t i = start;
+	while (i < n && (a[i] == ' ' || a[i] == '\t'))
+		i++;
+	if (i < n && a[i] == '"') {
+		i++;
+		while (i < n && a[i] != '"')
+			i += a[i] == '\\' ? 2 : 1;
+		if (i < n)
+			i++;
+	}
+	nd_log_trace("%s - <<- [CONNECT %.*s\"[REDACTED]\"%.*s]", c->tag, (int)start, a,
+		     (int)(i < n ? n - i : 0), a + (i < n ? i : n));
+}
+
+/* The reference's protocol trace of what a client sent: `<<- [OP args]`, the payload as
+ * `<<- MSG_PAYLOAD: ["..."]`, CONNECT with its password redacted. */
+static void trace_op(nd_client_t *c, const nd_op_t *op)
+{
+	static const char *const names[] = {
+	    [ND_OP_PUB] = "PUB",         [ND_OP_HPUB] = "HPUB",  [ND_OP_SUB] = "SUB",
+	    [ND_OP_UNSUB] = "UNSUB",     [ND_OP_PING] = "PING",  [ND_OP_PONG] = "PONG",
+	    [ND_OP_CONNECT] = "CONNECT", [ND_OP_INFO] = "INFO",  [ND_OP_OK] = "+OK",
+	    [ND_OP_ERR] = "-ERR",        [ND_OP_HMSG_Q] = "HMSG"};
+	if (op->kind == ND_OP_PUB_LINE || (size_t)op->kind >= sizeof(names) / sizeof(names[0]) ||
+	    names[op->kind] == NULL)
+		return;
+	const char *name = names[op->kind];
+	switch (op->kind) {
+	case ND_OP_PUB:
+	case ND_OP_HPUB:
+	case ND_OP_HMSG_Q: {
+		nd_log_trace(
+		    "%s - <<- [%s %.*s%s%.*s%s%.*s %.*s]", c->tag, name, (int)op->subject.n,
+		    op->subject.p, op->reply.n ? " " : "", (int)op->reply.n,
+		    op->reply.n ? op->reply.p : "", op->hdr_tok.n ? " " : "", (int)op->hdr_tok.n,
+		    op->hdr_tok.n ? op->hdr_tok.p : "", (int)op->size_tok.n, op->size_tok.p);
+		size_t n = (size_t)op->size;
+		int max = c->o->max_traced_msg_len;
+		bool cut = max > 0 && n > (size_t)max;
+		if (cut)
+			n = (size_t)max;
+		char q[4 * TRACE_MAX + 64];
+		quoted(op->payload.p, n > TRACE_MAX ? TRACE_MAX : n, q, sizeof(q));
+		if (cut) {
+			/* The reference cuts the quoted text at max characters after its opening
+			 * quote (escapes count), then adds `..."`. */
+			size_t ql = strlen(q);
+			size_t keep = (size_t)max < ql - 1 ? (size_t)max : ql - 1;
+			nd_log_trace("%s - <<- MSG_PAYLOAD: [\"%.*s...\"]", c->tag, (int)keep,
+				     q + 1);
+		} else {
+			nd_log_trace("%s - <<- MSG_PAYLOAD: [%s]", c->tag, q);
+		}
+		break;
+	}
+	case ND_OP_SUB:
+		nd_log_trace("%s - <<- [SUB %.*s%s%.*s %.*s]", c->tag, (int)op->subject.n,
+			     op->subject.p, op->queue.n ? " " : "", (int)op->queue.n,
+			     op->queue.n ? op->queue.p : "", (int)op->sid.n, op->sid.p);
+		break;
+	case ND_OP_UNSUB:
+		if (op->max_msgs > 0)
+			nd_log_trace("%s - <<- [UNSUB %.*s %lld]", c->tag, (int)op->sid.n,
+				     op->sid.p, (long long)op->max_msgs);
+		else
+			nd_log_trace("%s - <<- [UNSUB %.*s]", c->tag, (int)op->sid.n, op->sid.p);
+		break;
+	case ND_OP_CONNECT:
+		trace_connect(c, op);
+		break;
+	default:
+		if (op->arg.n > 0)
+			nd_log_trace("%s - <<- [%s %.*s]", c->tag, name,
+				     (int)(op->arg.n > TRACE_MAX ? TRACE_MAX : op->arg.n),
+				     op->arg.p);
+		else
+			nd_log_trace("%s - <<- [%s]", c->tag, name);
+		break;
+	}
 }
 
 /* Returns false if the connection is closing. */
 static bool handle_op(nd_client_t *c, const nd_op_t *op)
 {
+	if (nd_log_enabled(ND_LOG_TRACE))
+		trace_op(c, op);
 	switch (op->kind) {
 	case ND_OP_PUB:
 	case ND_OP_HPUB:
@@ -591,7 +898,10 @@ static bool handle_op(nd_client_t *c, const nd_op_t *op)
 		return true;
 	case ND_OP_PING:
 		c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
+		nd_log_trace("%s - ->> [PONG]", c->tag);
 		out_str(c, "PONG\r\n");
+		if (c->connect_received)
+			c->first_pong_sent = true; /* from now on it takes asynchronous INFO */
 		return true;
 	case ND_OP_PONG:
 		c->pings_out = 0;
@@ -639,8 +949,7 @@ static void parse_error(nd_client_t *c, int rc)
 		client_close(c, "Maximum Message Payload Exceeded", true);
 		break;
 	case ND_PERR_AUTH:
-		send_err(c, "Authorization Violation");
-		client_close(c, "Authentication Failure", true);
+		auth_violation(c);
 		break;
 	case ND_PERR_NO_HEADERS:
 		nd_log_error("%s - message headers not supported", c->tag);
@@ -653,6 +962,24 @@ static void parse_error(nd_client_t *c, int rc)
 	}
 }
 
+/* Auth is required and the first operation is not CONNECT: with a no_auth_user that exists,
+ * the reference lets the connection in as that user (telnet demos), as if it had connected. */
+static bool no_auth_user_admits(nd_client_t *c)
+{
+	const char *name = c->o->no_auth_user;
+	if (name == NULL || *name == '\0' || c->o->users == NULL)
+		return false;
+	const nd_user_t *u = nd_users_find(c->o->users, name);
+	if (u == NULL)
+		return false;
+	set_user(c, u);
+	nd_timer_stop(&c->auth_timer);
+	c->auth_pending = false;
+	c->connect_received = true;
+	nd_parser_set_require_connect(&c->parser, false);
+	return true;
+}
+
 static void process_input(nd_client_t *c, const char *buf, size_t len)
 {
 	size_t off = 0;
@@ -663,6 +990,10 @@ static void process_input(nd_client_t *c, const char *buf, size_t len)
 		int rc = nd_parser_next(&c->parser, buf + off, len - off, &used, &op);
 		if (rc == ND_PARSE_AGAIN)
 			break;
+		if (rc == ND_PERR_AUTH && no_auth_user_admits(c)) {
+			off += used;
+			continue;
+		}
 		if (rc < 0) {
 			parse_error(c, rc);
 			return;
@@ -755,6 +1086,19 @@ static void on_write_timer(nd_actor_t *self, nd_timer_t *t)
 
 /* ---- lifecycle ---- */
 
+/* The reference's authTimeout: a client that has not authenticated in time is told so and
+ * closed. */
+static void on_auth_timer(nd_actor_t *self, nd_timer_t *t)
+{
+	(void)t;
+	nd_client_t *c = nd_actor_state(self);
+	if (c->closing || !c->auth_pending)
+		return;
+	send_err(c, "Authentication Timeout");
+	nd_log_debug("%s - Authentication Timeout", c->tag);
+	client_close(c, "Authentication Timeout", true);
+}
+
 static void client_start(nd_actor_t *self)
 {
 	nd_client_t *c = nd_actor_state(self);
@@ -762,21 +1106,35 @@ static void client_start(nd_actor_t *self)
 	c->d = nd_delivery_current(nd_server_delivery(c->srv));
 	c->acc = nd_server_global_account(c->srv);
 	c->dest.ops = &client_ops;
+	c->reg = nd_server_register_client(c->srv, self);
 	nd_parser_init(&c->parser);
 	nd_parser_set_limits(&c->parser, c->o->max_control_line, c->o->max_payload);
 	nd_connect_opts_init(&c->opts);
 	nd_parser_set_report_lines(&c->parser, c->opts.pedantic); /* pedantic until CONNECT says */
+	nd_replies_init(&c->replies);
 	nd_outbuf_init(&c->out);
 	nd_timer_init(&c->ping_timer, self, on_ping_timer);
 	nd_timer_init(&c->write_timer, self, on_write_timer);
+	nd_timer_init(&c->auth_timer, self, on_auth_timer);
 	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(self));
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	nd_io_init(&c->io, self, c->fd, on_io);
 	update_io(c);
 	nd_log_debug("%s - Client connection created", c->tag);
+	nd_auth_conf_t ac = nd_opts_auth(c->o);
+	if (nd_auth_required(&ac)) {
+		c->auth_pending = true;
+		nd_parser_set_require_connect(&c->parser, true);
+		if (nd_auth_has_nkeys(&ac)) {
+			nd_nkey_nonce(c->nonce);
+			c->has_nonce = true;
+		}
+		nd_timer_start(&c->auth_timer, nd_opts_auth_timeout_ms(c->o));
+	}
 	size_t len;
-	char *info = nd_server_client_info(c->srv, c->cid, c->ip, &len);
+	char *info = nd_server_client_info(c->srv, c->o, c->cid, c->ip,
+					   c->has_nonce ? c->nonce : NULL, false, &len);
 	out_raw(c, info, len);
 	free(info);
 	nd_timer_start(&c->ping_timer, c->o->ping_interval_ms);
@@ -792,6 +1150,7 @@ static void client_stop(nd_actor_t *self)
 	nd_io_set(&c->io, 0);
 	nd_timer_stop(&c->ping_timer);
 	nd_timer_stop(&c->write_timer);
+	nd_timer_stop(&c->auth_timer);
 	nd_delivery_unmark_dirty(c->d, &c->dest);
 	nd_delivery_unpause(c->d, &c->dest);
 	nd_log_debug("%s - socket closed (%zu bytes unsent)", c->tag, nd_outbuf_pending(&c->out));
@@ -800,13 +1159,20 @@ static void client_stop(nd_actor_t *self)
 	nd_outbuf_clear(&c->out);
 	nd_parser_deinit(&c->parser);
 	nd_connect_opts_deinit(&c->opts);
+	nd_replies_deinit(&c->replies);
+	set_user(c, NULL);
 	free(c->sids);
 	c->sids = NULL;
 	c->sid_cap = 0;
 	nd_server_client_gone(c->srv);
+	if (c->reg != NULL) {
+		nd_server_unregister_client(c->srv, c->reg);
+		c->reg = NULL;
+	}
 }
 
-/* A client whose runtime shut down before its first turn never ran client_stop. */
+/* Last release. A client whose runtime shut down before its first turn never ran
+ * client_stop. */
 static void client_free(nd_actor_t *self)
 {
 	nd_client_t *c = nd_actor_state(self);
@@ -815,11 +1181,151 @@ static void client_free(nd_actor_t *self)
 		c->fd = -1;
 		nd_server_client_gone(c->srv);
 	}
+	if (c->snap != NULL) {
+		nd_opts_snap_unref(c->snap);
+		c->snap = NULL;
+		c->o = NULL;
+	}
+}
+
+/* Drops the subscriptions the current permissions no longer allow, telling the client and the
+ * log (the reference's processSubsOnConfigReload), and recomputes the delivery deny filter. */
+static void drop_disallowed_subs(nd_client_t *c)
+{
+	c->deny_filter = false;
+	if (c->nsubs == 0)
+		return;
+	nd_sub_t **all = malloc(c->nsubs * sizeof(*all));
+	if (all == NULL)
+		abort();
+	size_t n = 0;
+	for (uint32_t b = 0; b < c->sid_cap; b++)
+		for (nd_sub_t *x = c->sids[b]; x != NULL; x = x->sid_next)
+			all[n++] = x;
+	for (size_t i = 0; i < n; i++) {
+		nd_sub_t *x = all[i];
+		bool can =
+		    c->perms == NULL ||
+		    nd_perms_sub_allowed(c->perms, x->subject, x->subject_len, NULL, 0) ||
+		    (x->queue != NULL && nd_perms_sub_allowed(c->perms, x->subject, x->subject_len,
+							      x->queue, x->queue_len));
+		if (can) {
+			if (c->perms != NULL &&
+			    nd_perms_needs_delivery_filter(c->perms, x->subject, x->subject_len))
+				c->deny_filter = true;
+			continue;
+		}
+		char q[600], qs[300], text[1000], who[600];
+		quoted(x->subject, x->subject_len, q, sizeof(q));
+		quoted(x->sid, x->sid_len, qs, sizeof(qs));
+		snprintf(text, sizeof(text),
+			 "Permissions Violation for Subscription to %s (sid %s)", q, qs);
+		nd_log_info("Removed sub %s (sid %s) for %s - not authorized", q, qs,
+			    auth_user(c, who, sizeof(who)));
+		remove_sub(c, x);
+		send_err(c, text);
+	}
+	free(all);
+}
+
+/* Authenticates an established connection again under new options. A user whose entry still
+ * has the same bcrypt hash is not checked again: it proved that password already, and a
+ * bcrypt run per connection would stall the worker for each. */
+static bool reauthenticate(nd_client_t *c)
+{
+	const nd_user_t *old = c->user;
+	if (old != NULL && old->name != NULL && old->password != NULL &&
+	    nd_password_is_bcrypt(old->password) && c->o->users != NULL && c->opts.nkey == NULL) {
+		const nd_user_t *u = nd_users_find(c->o->users, old->name);
+		if (u != NULL && u->password != NULL && strcmp(u->password, old->password) == 0 &&
+		    (u->conn_types == 0 || (u->conn_types & ND_CONN_STANDARD))) {
+			set_user(c, u);
+			return true;
+		}
+	}
+	return authenticate(c);
+}
+
+/* Runs under a reloaded configuration from now on (the reference's reloadAuthorization and
+ * the limits that apply to existing connections). */
+static void apply_reload(nd_client_t *c, nd_opts_snap_t *snap)
+{
+	if (c->closing) {
+		nd_opts_snap_unref(snap);
+		return;
+	}
+	nd_opts_snap_t *old = c->snap; /* c->user points into it until re-authentication */
+	c->snap = snap;
+	c->o = nd_opts_snap_get(snap);
+	nd_parser_set_limits(&c->parser, c->o->max_control_line, c->o->max_payload);
+	nd_auth_conf_t ac = nd_opts_auth(c->o);
+	if (!c->connect_received) {
+		/* Not authenticated yet: the reference checks it with what it has, nothing. */
+		if (nd_auth_required(&ac)) {
+			auth_violation(c);
+		} else {
+			c->auth_pending = false;
+			nd_timer_stop(&c->auth_timer);
+			nd_parser_set_require_connect(&c->parser, false);
+		}
+	} else if (!reauthenticate(c)) {
+		set_user(c, NULL);
+		auth_violation(c);
+	} else {
+		drop_disallowed_subs(c);
+	}
+	nd_opts_snap_unref(old);
+}
+
+static void send_lame_duck_info(nd_client_t *c)
+{
+	/* Only to clients that take asynchronous INFO and are past their first PING. */
+	if (c->closing || !c->connect_received || c->opts.protocol < 1 || !c->first_pong_sent)
+		return;
+	size_t len;
+	char *info = nd_server_client_info(c->srv, c->o, c->cid, c->ip, NULL, true, &len);
+	out_raw(c, info, len);
+	free(info);
+}
+
+static void close_on_request(nd_client_t *c, nd_client_close_t why)
+{
+	if (c->closing)
+		return;
+	switch (why) {
+	case ND_CLIENT_CLOSE_MAX_CONNECTIONS:
+		send_err(c, "maximum connections exceeded");
+		nd_log_error("%s - maximum connections exceeded", c->tag);
+		client_close(c, "Maximum Connections Exceeded", true);
+		break;
+	case ND_CLIENT_CLOSE_SERVER_SHUTDOWN:
+		client_close(c, "Server Shutdown", true);
+		break;
+	}
 }
 
 static void client_message(nd_actor_t *self, nd_msg_t *msg)
 {
-	nd_msg_free(msg); /* no messages defined yet */
+	nd_client_t *c = nd_actor_state(self);
+	switch (msg->type) {
+	case MSG_RELOAD: {
+		reload_msg_t *r = (reload_msg_t *)msg;
+		nd_opts_snap_t *snap = r->snap;
+		r->snap = NULL;
+		nd_msg_free(msg);
+		apply_reload(c, snap);
+		return;
+	}
+	case MSG_LAME_DUCK_INFO:
+		send_lame_duck_info(c);
+		break;
+	case MSG_CLOSE:
+		close_on_request(c, ((close_msg_t *)msg)->why);
+		break;
+	default:
+		break;
+	}
+	nd_msg_free(msg);
 }
 
 static const nd_actor_class_t client_class = {.name = "client",
@@ -835,7 +1341,8 @@ void nd_client_spawn(nd_server_t *s, nd_worker_t *home, int fd, uint64_t cid,
 	    nd_actor_create(nd_server_runtime(s), &client_class, sizeof(nd_client_t), home);
 	nd_client_t *c = nd_actor_state(a);
 	c->srv = s;
-	c->o = nd_server_opts(s);
+	c->snap = nd_server_opts(s);
+	c->o = nd_opts_snap_get(c->snap);
 	c->fd = fd;
 	c->cid = cid;
 	if (peer->ss_family == AF_INET6) {
@@ -847,8 +1354,39 @@ void nd_client_spawn(nd_server_t *s, nd_worker_t *home, int fd, uint64_t cid,
 		inet_ntop(AF_INET, &in4->sin_addr, c->ip, sizeof(c->ip));
 		c->port = ntohs(in4->sin_port);
 	}
-	snprintf(c->tag, sizeof(c->tag), "%s:%d - cid:%llu", c->ip, c->port,
-		 (unsigned long long)cid);
+	int n = snprintf(c->tag, sizeof(c->tag), "%s:%d - cid:%llu", c->ip, c->port,
+			 (unsigned long long)cid);
+	c->base_tag_len = n < 0 ? 0 : (size_t)n < sizeof(c->tag) ? (size_t)n : sizeof(c->tag) - 1;
 	nd_actor_start(a);
 	nd_actor_unref(a); /* the runtime keeps it until it stops */
+}
+
+/* ---- messages from other actors ---- */
+
+static void reload_msg_release(nd_msg_t *msg)
+{
+	reload_msg_t *r = (reload_msg_t *)msg;
+	if (r->snap != NULL)
+		nd_opts_snap_unref(r->snap);
+}
+
+void nd_client_send_reload(nd_actor_t *client, nd_opts_snap_t *snap)
+{
+	reload_msg_t *m = nd_msg_alloc(nd_actor_runtime(client), sizeof(*m), MSG_RELOAD);
+	m->snap = nd_opts_snap_ref(snap);
+	m->hdr.dtor = reload_msg_release;
+	nd_actor_send(client, &m->hdr);
+}
+
+void nd_client_send_lame_duck_info(nd_actor_t *client)
+{
+	nd_msg_t *m = nd_msg_alloc(nd_actor_runtime(client), sizeof(*m), MSG_LAME_DUCK_INFO);
+	nd_actor_send(client, m);
+}
+
+void nd_client_send_close(nd_actor_t *client, nd_client_close_t why)
+{
+	close_msg_t *m = nd_msg_alloc(nd_actor_runtime(client), sizeof(*m), MSG_CLOSE);
+	m->why = why;
+	nd_actor_send(client, &m->hdr);
 }

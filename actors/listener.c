@@ -81,7 +81,9 @@ static void refuse(nd_server_t *s, int fd, uint64_t cid, const struct sockaddr_s
 	else
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof(ip));
 	size_t len;
-	char *info = nd_server_client_info(s, cid, ip, &len);
+	nd_opts_snap_t *snap = nd_server_opts(s);
+	char *info = nd_server_client_info(s, nd_opts_snap_get(snap), cid, ip, NULL, false, &len);
+	nd_opts_snap_unref(snap);
 	static const char err[] = "-ERR 'maximum connections exceeded'\r\n";
 	/* A new socket's send buffer takes this at once; if not, the client loses the text only. */
 	ssize_t w = send(fd, info, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -145,6 +147,7 @@ static void listener_stop(nd_actor_t *self)
 	nd_timer_stop(&l->backoff);
 	close(l->fd);
 	l->fd = -1;
+	nd_server_listener_closed(l->srv); /* lame duck mode waits for this */
 }
 
 static void listener_free(nd_actor_t *self)

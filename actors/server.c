@@ -1,15 +1,27 @@
-/* The server object: options, identity, the global account, the listener, and the runtime with
- * its delivery path. */
+/* The server object: options, identity, the global account, the listener, the registry of
+ * connections, and the runtime with its delivery path. Reload and lame duck mode are driven
+ * from here; their per-connection work happens in each client actor. */
+#define _GNU_SOURCE
 #include "actors/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
+#include "actors/client.h"
+#include "actors/lame_duck.h"
 #include "actors/listener.h"
+#include "actors/reload.h"
+#include "protocol/hostport.h"
 #include "protocol/info.h"
 #include "protocol/nkey.h"
 #include "runtime/log.h"
@@ -23,82 +35,118 @@
 #define NATSD_VERSION "0.0.0"
 #endif
 
+struct nd_client_reg {
+	nd_client_reg_t *prev, *next;
+	nd_actor_t *actor;
+};
+
 struct nd_server {
-	nd_opts_t opts;
+	pthread_mutex_t mu;           /* guards snap, the registry, ports_file */
+	nd_opts_snap_t *snap;         /* the current options */
+	nd_client_reg_t clients_head; /* circular list of registered clients */
+	size_t nclients_reg;
+	char *ports_file;
+
 	nd_runtime_t *rt;
 	nd_delivery_shared_t *delivery;
 	nd_pool_t *sub_pool;
 	nd_account_t *gacc;
 	nd_actor_t *listener;
+	nd_actor_t *lame_duck;
 	char id[ND_NKEY_LEN + 1];
 	int port;
 	bool started, stopped;
 	atomic_long clients;
 	atomic_ullong next_cid;
+	atomic_bool done;
 };
 
 static char *xstrdup(const char *s)
 {
-	if (s == NULL)
-		return NULL;
 	char *d = strdup(s);
 	if (d == NULL)
 		abort();
 	return d;
 }
 
-void nd_opts_default(nd_opts_t *o)
+/* INFO's host and port: client_advertise (the reference's parseHostPort) or the listen
+ * address. Returns 0, or -1 with Go's error text. */
+static int advertised(const nd_opts_t *o, int listen_port, char **host, int *port, char *err,
+		      size_t errlen)
 {
-	memset(o, 0, sizeof(*o));
-	o->host = xstrdup("0.0.0.0");
-	o->port = 4222;
-	o->max_payload = 1024 * 1024;
-	o->max_pending = 64 * 1024 * 1024;
-	o->max_control_line = 4096;
-	o->max_connections = 64 * 1024;
-	o->ping_interval_ms = 2 * 60 * 1000;
-	o->ping_max = 2;
-	o->write_deadline_ms = 10 * 1000;
-	o->auth_timeout_ms = 2 * 1000;
-	o->spin_us = 20;
+	if (o->client_advertise == NULL || o->client_advertise[0] == '\0') {
+		*host = xstrdup(o->host);
+		*port = listen_port;
+		return 0;
+	}
+	char *h, *p;
+	nd_hostport_err_t e = nd_hostport_split(o->client_advertise, &h, &p);
+	if (e == ND_HOSTPORT_MISSING_PORT) {
+		char *with = NULL;
+		if (asprintf(&with, "%s:%d", o->client_advertise, listen_port) < 0)
+			abort();
+		e = nd_hostport_split(with, &h, &p);
+		if (e != ND_HOSTPORT_OK)
+			nd_hostport_error_text(e, with, err, errlen);
+		free(with);
+	} else if (e != ND_HOSTPORT_OK) {
+		nd_hostport_error_text(e, o->client_advertise, err, errlen);
+	}
+	if (e != ND_HOSTPORT_OK)
+		return -1;
+	char *end;
+	long v = strtol(p, &end, 10);
+	if (*p == '\0' || *end != '\0') {
+		snprintf(err, errlen, "strconv.Atoi: parsing \"%s\": invalid syntax", p);
+		free(h);
+		free(p);
+		return -1;
+	}
+	free(p);
+	*host = h;
+	*port = (v == 0 || v == -1) ? listen_port : (int)v;
+	return 0;
 }
 
-void nd_opts_deinit(nd_opts_t *o)
+int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t errlen)
 {
-	free(o->host);
-	free(o->server_name);
-	free(o->client_advertise);
-	o->host = o->server_name = o->client_advertise = NULL;
-}
-
-void nd_opts_copy(nd_opts_t *dst, const nd_opts_t *src)
-{
-	*dst = *src;
-	dst->host = xstrdup(src->host);
-	dst->server_name = xstrdup(src->server_name);
-	dst->client_advertise = xstrdup(src->client_advertise);
-}
-
-int nd_server_create(nd_server_t **out, const nd_opts_t *opts)
-{
-	if (opts->max_payload > opts->max_pending) {
-		nd_log_error("max_payload (%lld) cannot be higher than max_pending (%lld)",
-			     (long long)opts->max_payload, (long long)opts->max_pending);
+	if (nd_opts_validate(opts, err, errlen) != 0)
+		return -EINVAL;
+	/* Accepted in files (the reference's -t passes them) but not served yet: refuse to start
+	 * rather than run without what the operator asked for. */
+	if (opts->http_port != 0 || opts->https_port != 0) {
+		snprintf(err, errlen, "monitoring (http_port) is not supported by natsd yet");
 		return -EINVAL;
 	}
+	char *h;
+	int p;
+	char aerr[256];
+	if (advertised(opts, opts->port, &h, &p, aerr, sizeof(aerr)) != 0) {
+		snprintf(err, errlen,
+			 "Error setting server INFO with ClientAdvertise value of %s, err=%s",
+			 opts->client_advertise, aerr);
+		return -EINVAL;
+	}
+	free(h);
 	nd_server_t *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
-	nd_opts_copy(&s->opts, opts);
+	pthread_mutex_init(&s->mu, NULL);
+	s->clients_head.next = s->clients_head.prev = &s->clients_head;
+	nd_opts_t copy;
+	nd_opts_copy(&copy, opts);
+	s->snap = nd_opts_snap_create(&copy);
 	nd_runtime_opts_t ro;
 	nd_runtime_opts_default(&ro);
 	ro.workers = opts->workers;
 	ro.spin_us = opts->spin_us;
-	int err = nd_runtime_create(&s->rt, &ro);
-	if (err != 0) {
-		nd_opts_deinit(&s->opts);
+	int rc = nd_runtime_create(&s->rt, &ro);
+	if (rc != 0) {
+		nd_opts_snap_unref(s->snap);
+		pthread_mutex_destroy(&s->mu);
 		free(s);
-		return err;
+		snprintf(err, errlen, "cannot create the runtime: %s", strerror(-rc));
+		return rc;
 	}
 	s->delivery = nd_delivery_install(s->rt);
 	s->sub_pool =
@@ -112,30 +160,157 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts)
 	nd_nkey_encode(ND_NKEY_PREFIX_SERVER, key, s->id);
 	atomic_init(&s->clients, 0);
 	atomic_init(&s->next_cid, 1);
+	atomic_init(&s->done, false);
 	*out = s;
 	return 0;
 }
 
+/* ---- pid and ports files ---- */
+
+static void write_pid_file(const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)getpid());
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		nd_log_error("Failed to write pidfile: open %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Every address the client port can be reached on: all interface addresses when bound to the
+ * unspecified address, as the reference lists them. */
+static size_t client_urls(const char *host, int port, char *buf, size_t len)
+{
+	size_t off = 0;
+	bool any = host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+	if (!any) {
+		bool v6 = strchr(host, ':') != NULL;
+		return (size_t)snprintf(buf, len, "\"nats://%s%s%s:%d\"", v6 ? "[" : "", host,
+					v6 ? "]" : "", port);
+	}
+	struct ifaddrs *ifs, *i;
+	if (getifaddrs(&ifs) != 0)
+		return (size_t)snprintf(buf, len, "\"nats://%s:%d\"", host, port);
+	for (i = ifs; i != NULL && off < len; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		char ip[INET6_ADDRSTRLEN];
+		int fam = i->ifa_addr->sa_family;
+		if (fam == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip,
+				  sizeof(ip));
+		else if (fam == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, ip,
+				  sizeof(ip));
+		else
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s\"nats://%s%s%s:%d\"",
+					off ? "," : "", fam == AF_INET6 ? "[" : "", ip,
+					fam == AF_INET6 ? "]" : "", port);
+	}
+	freeifaddrs(ifs);
+	return off;
+}
+
+/* <dir>/<program>_<pid>.ports with the reference's JSON. Called with mu held. */
+static void write_ports_file(nd_server_t *s, const nd_opts_t *o)
+{
+	if (o->ports_file_dir == NULL || o->ports_file_dir[0] == '\0')
+		return;
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s_%d.ports", o->ports_file_dir, program_invocation_short_name,
+		     (int)getpid()) < 0)
+		abort();
+	char urls[4096];
+	client_urls(o->host, s->port, urls, sizeof(urls));
+	char *json = NULL;
+	int n = asprintf(&json, "{\"nats\":[%s]}", urls);
+	if (n < 0)
+		abort();
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 || write(fd, json, (size_t)n) != n) {
+		nd_log_error("Error writing ports file (%s): %s", path, strerror(errno));
+		free(path);
+		path = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(json);
+	free(s->ports_file);
+	s->ports_file = path;
+}
+
+static void delete_ports_file(nd_server_t *s)
+{
+	if (s->ports_file == NULL)
+		return;
+	if (unlink(s->ports_file) != 0)
+		nd_log_error("Error cleaning up ports file %s: %s", s->ports_file, strerror(errno));
+	free(s->ports_file);
+	s->ports_file = NULL;
+}
+
+/* ---- logging ---- */
+
+static int configure_logging(const nd_opts_t *o, char *err, size_t errlen)
+{
+	nd_log_opts_t lo = {.debug = o->debug,
+			    .trace = o->trace,
+			    .logtime = o->logtime,
+			    .fd = -1,
+			    .file = o->log_file,
+			    .size_limit = o->log_size_limit,
+			    .syslog = o->syslog,
+			    .remote_syslog = o->remote_syslog};
+	return nd_log_configure(&lo, err, errlen);
+}
+
 int nd_server_start(nd_server_t *s)
 {
-	int fd = nd_listener_bind(s->opts.host, s->opts.port, &s->port);
+	const nd_opts_t *o = nd_opts_snap_get(s->snap);
+	char err[512];
+	int rc = configure_logging(o, err, sizeof(err));
+	if (rc != 0) {
+		nd_log_fatal("%s", err);
+		return rc;
+	}
+	if (o->port < -1 || o->port > 65535) {
+		nd_log_fatal(
+		    "Error listening on port: %s:%d, \"listen tcp: address %d: invalid port\"",
+		    o->host, o->port, o->port);
+		return -EINVAL;
+	}
+	int fd = nd_listener_bind(o->host, o->port, &s->port);
 	if (fd < 0) {
-		nd_log_error("Error listening on port: %s:%d, \"%s\"", s->opts.host, s->opts.port,
+		nd_log_fatal("Error listening on port: %s:%d, \"%s\"", o->host, o->port,
 			     strerror(-fd));
 		return fd;
 	}
 	nd_log_info("Starting natsd");
 	nd_log_info("  Version:  %s (NATS protocol of nats-server %s)", NATSD_VERSION,
 		    ND_COMPAT_VERSION);
-	nd_log_info("  Name:     %s", s->opts.server_name ? s->opts.server_name : s->id);
+	nd_log_info("  Name:     %s", o->server_name ? o->server_name : s->id);
 	nd_log_info("  ID:       %s", s->id);
 	nd_log_info("  Workers:  %u", nd_runtime_worker_count(s->rt));
-	int err = nd_runtime_start(s->rt);
-	if (err != 0)
-		return err;
+	nd_auth_conf_t ac = nd_opts_auth(o);
+	if (nd_auth_has_plain_passwords(&ac))
+		nd_log_warn("Plaintext passwords detected, use nkeys or bcrypt");
+	if (o->config_file != NULL)
+		nd_log_info("Using configuration file: %s", o->config_file);
+	if (o->pid_file != NULL && o->pid_file[0] != '\0')
+		write_pid_file(o->pid_file);
+	rc = nd_runtime_start(s->rt);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
 	s->started = true;
 	s->listener = nd_listener_start(s, fd);
-	nd_log_info("Listening for client connections on %s:%d", s->opts.host, s->port);
+	nd_log_info("Listening for client connections on %s:%d", o->host, s->port);
+	pthread_mutex_lock(&s->mu);
+	write_ports_file(s, o);
+	pthread_mutex_unlock(&s->mu);
 	nd_log_info("Server is ready");
 	return 0;
 }
@@ -145,8 +320,14 @@ void nd_server_shutdown(nd_server_t *s)
 	if (!s->started || s->stopped)
 		return;
 	s->stopped = true;
+	nd_log_info("Initiating Shutdown...");
 	nd_actor_stop(s->listener);
+	if (s->lame_duck != NULL)
+		nd_actor_stop(s->lame_duck);
 	nd_runtime_shutdown(s->rt); /* stops every client: sockets close, subscriptions go */
+	pthread_mutex_lock(&s->mu);
+	delete_ports_file(s);
+	pthread_mutex_unlock(&s->mu);
 	nd_log_info("Server Exiting..");
 }
 
@@ -157,11 +338,18 @@ long nd_server_destroy(nd_server_t *s)
 	nd_server_shutdown(s);
 	if (s->listener != NULL)
 		nd_actor_unref(s->listener);
+	if (s->lame_duck != NULL)
+		nd_actor_unref(s->lame_duck);
+	/* Clients unregister when they stop; any left never ran (the runtime was torn down). */
+	while (s->clients_head.next != &s->clients_head)
+		nd_server_unregister_client(s, s->clients_head.next);
 	nd_delivery_uninstall(s->delivery);
 	long leaks = nd_runtime_destroy(s->rt); /* runs retired frees into the sub pool */
 	leaks += nd_pool_destroy(s->sub_pool);
 	nd_account_destroy(s->gacc);
-	nd_opts_deinit(&s->opts);
+	nd_opts_snap_unref(s->snap);
+	free(s->ports_file);
+	pthread_mutex_destroy(&s->mu);
 	free(s);
 	return leaks;
 }
@@ -171,9 +359,12 @@ int nd_server_port(const nd_server_t *s)
 	return s->port;
 }
 
-const nd_opts_t *nd_server_opts(const nd_server_t *s)
+nd_opts_snap_t *nd_server_opts(nd_server_t *s)
 {
-	return &s->opts;
+	pthread_mutex_lock(&s->mu);
+	nd_opts_snap_t *snap = nd_opts_snap_ref(s->snap);
+	pthread_mutex_unlock(&s->mu);
+	return snap;
 }
 
 nd_runtime_t *nd_server_runtime(nd_server_t *s)
@@ -201,29 +392,49 @@ const char *nd_server_id(const nd_server_t *s)
 	return s->id;
 }
 
-char *nd_server_client_info(nd_server_t *s, uint64_t cid, const char *ip, size_t *len)
+char *nd_server_client_info(nd_server_t *s, const nd_opts_t *o, uint64_t cid, const char *ip,
+			    const char *nonce, bool ldm, size_t *len)
 {
+	char *host;
+	int port;
+	char err[256];
+	if (advertised(o, s->port, &host, &port, err, sizeof(err)) != 0) {
+		host = xstrdup(o->host); /* checked at start and on reload: not reached */
+		port = s->port;
+	}
+	nd_auth_conf_t ac = nd_opts_auth(o);
+	/* A connection's first INFO does not ask for auth when a no_auth_user would let it in
+	 * anyway (the reference's createClient); the server still checks what it sends. */
+	bool auth =
+	    nd_auth_required(&ac) && (ldm || o->no_auth_user == NULL || o->no_auth_user[0] == '\0');
 	nd_info_t in = {
 	    .server_id = s->id,
-	    .server_name = s->opts.server_name ? s->opts.server_name : s->id,
+	    .server_name = o->server_name ? o->server_name : s->id,
 	    .version = ND_COMPAT_VERSION,
 	    .go = "natsd " NATSD_VERSION,
-	    .host = s->opts.host,
-	    .port = s->port,
-	    .headers = !s->opts.no_header_support,
-	    .max_payload = s->opts.max_payload,
+	    .host = host,
+	    .port = port,
+	    .headers = !o->no_header_support,
+	    .auth_required = auth,
+	    .max_payload = o->max_payload,
 	    .client_id = cid,
 	    .client_ip = ip,
+	    .nonce = nonce,
+	    .ldm = ldm,
 	};
-	return nd_info_encode(&in, len);
+	char *line = nd_info_encode(&in, len);
+	free(host);
+	return line;
 }
 
 bool nd_server_client_admit(nd_server_t *s)
 {
-	/* relaxed: a count; the limit is approximate under concurrent accepts only in theory, as
-	 * there is a single listener. */
+	nd_opts_snap_t *snap = nd_server_opts(s);
+	int max = nd_opts_snap_get(snap)->max_connections;
+	nd_opts_snap_unref(snap);
+	/* relaxed: a count; there is a single listener, so admissions do not race. */
 	long n = atomic_fetch_add_explicit(&s->clients, 1, memory_order_relaxed);
-	if (n >= s->opts.max_connections) {
+	if (max > 0 && n >= max) {
 		atomic_fetch_sub_explicit(&s->clients, 1, memory_order_relaxed);
 		return false;
 	}
@@ -238,4 +449,158 @@ void nd_server_client_gone(nd_server_t *s)
 uint64_t nd_server_next_cid(nd_server_t *s)
 {
 	return atomic_fetch_add_explicit(&s->next_cid, 1, memory_order_relaxed);
+}
+
+/* ---- the registry ---- */
+
+nd_client_reg_t *nd_server_register_client(nd_server_t *s, nd_actor_t *client)
+{
+	nd_client_reg_t *r = malloc(sizeof(*r));
+	if (r == NULL)
+		abort();
+	r->actor = nd_actor_ref(client);
+	pthread_mutex_lock(&s->mu);
+	r->next = &s->clients_head;
+	r->prev = s->clients_head.prev;
+	r->prev->next = r;
+	s->clients_head.prev = r;
+	s->nclients_reg++;
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+void nd_server_unregister_client(nd_server_t *s, nd_client_reg_t *r)
+{
+	pthread_mutex_lock(&s->mu);
+	r->prev->next = r->next;
+	r->next->prev = r->prev;
+	s->nclients_reg--;
+	pthread_mutex_unlock(&s->mu);
+	nd_actor_unref(r->actor);
+	free(r);
+}
+
+nd_actor_t **nd_server_clients(nd_server_t *s, size_t *n)
+{
+	pthread_mutex_lock(&s->mu);
+	nd_actor_t **v = malloc((s->nclients_reg + 1) * sizeof(*v));
+	if (v == NULL)
+		abort();
+	size_t i = 0;
+	for (nd_client_reg_t *r = s->clients_head.next; r != &s->clients_head; r = r->next)
+		v[i++] = nd_actor_ref(r->actor);
+	pthread_mutex_unlock(&s->mu);
+	*n = i;
+	return v;
+}
+
+/* ---- reload ---- */
+
+int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
+{
+	char buf[512];
+	if (nd_opts_validate(opts, buf, sizeof(buf)) != 0) {
+		*err = xstrdup(buf);
+		return -1;
+	}
+	char *h;
+	int p;
+	if (advertised(opts, s->port, &h, &p, buf, sizeof(buf)) != 0) {
+		if (asprintf(err, "invalid ClientAdvertise value of %s, err=%s",
+			     opts->client_advertise, buf) < 0)
+			abort();
+		return -1;
+	}
+	free(h);
+	nd_opts_snap_t *old = nd_server_opts(s);
+	nd_reload_plan_t plan;
+	if (nd_reload_plan(nd_opts_snap_get(old), opts, &plan, err) != 0) {
+		nd_opts_snap_unref(old);
+		return -1;
+	}
+	if (plan.logging) {
+		/* The new outputs must open before anything changes. */
+		if (configure_logging(opts, buf, sizeof(buf)) != 0) {
+			*err = xstrdup(buf);
+			nd_reload_plan_deinit(&plan);
+			nd_opts_snap_unref(old);
+			return -1;
+		}
+	}
+	nd_opts_t copy;
+	nd_opts_copy(&copy, opts);
+	nd_opts_snap_t *snap = nd_opts_snap_create(&copy);
+	pthread_mutex_lock(&s->mu);
+	nd_opts_snap_t *prev = s->snap;
+	s->snap = nd_opts_snap_ref(snap);
+	if (plan.ports_file) {
+		delete_ports_file(s);
+		write_ports_file(s, opts);
+	}
+	pthread_mutex_unlock(&s->mu);
+	nd_opts_snap_unref(prev);
+	for (size_t i = 0; i < plan.n; i++)
+		nd_log_info("%s", plan.notices[i]);
+	if (plan.pid_file)
+		write_pid_file(opts->pid_file);
+
+	/* Every connection takes the new options, authenticates again and drops what it may
+	 * no longer subscribe to. Past a lowered max_connections, the excess is closed. */
+	size_t n;
+	nd_actor_t **clients = nd_server_clients(s, &n);
+	size_t excess = 0;
+	if (plan.max_connections && opts->max_connections > 0 && n > (size_t)opts->max_connections)
+		excess = n - (size_t)opts->max_connections;
+	for (size_t i = 0; i < n; i++) {
+		if (i < excess)
+			nd_client_send_close(clients[i], ND_CLIENT_CLOSE_MAX_CONNECTIONS);
+		else
+			nd_client_send_reload(clients[i], snap);
+		nd_actor_unref(clients[i]);
+	}
+	free(clients);
+	if (excess > 0)
+		nd_log_info("Closed %zu connections to fall within max_connections", excess);
+	nd_opts_snap_unref(snap);
+	nd_opts_snap_unref(old);
+	nd_reload_plan_deinit(&plan);
+	nd_log_info("Reloaded server configuration");
+	return 0;
+}
+
+/* ---- lame duck mode ---- */
+
+void nd_server_lame_duck(nd_server_t *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool go = s->started && !s->stopped && s->lame_duck == NULL;
+	if (go)
+		s->lame_duck = nd_lame_duck_create(s);
+	pthread_mutex_unlock(&s->mu);
+	if (!go)
+		return;
+	nd_log_info("Entering lame duck mode, stop accepting new clients");
+	nd_actor_stop(s->listener); /* the listener reports back when its socket is closed */
+}
+
+void nd_server_listener_closed(nd_server_t *s)
+{
+	pthread_mutex_lock(&s->mu);
+	nd_actor_t *ldm = s->lame_duck != NULL ? nd_actor_ref(s->lame_duck) : NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (ldm != NULL) {
+		nd_lame_duck_listener_closed(ldm);
+		nd_actor_unref(ldm);
+	}
+}
+
+void nd_server_set_done(nd_server_t *s)
+{
+	/* release: whoever sees done also sees the lame duck's work finished. */
+	atomic_store_explicit(&s->done, true, memory_order_release);
+}
+
+bool nd_server_done(nd_server_t *s)
+{
+	return atomic_load_explicit(&s->done, memory_order_acquire);
 }

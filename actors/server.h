@@ -1,51 +1,31 @@
-/* The broker: options, identity, accounts, the client listener and the runtime it all runs on.
- * The embedding API (include/natsd.h) is a thin layer over this. */
+/* The broker: options, identity, accounts, the client listener, the connections it serves and
+ * the runtime it all runs on. The embedding API (include/natsd.h) is a thin layer over this. */
 #ifndef ND_ACTORS_SERVER_H
 #define ND_ACTORS_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "actors/account.h"
 #include "actors/delivery.h"
+#include "actors/opts.h"
+#include "runtime/actor.h"
 #include "runtime/pool.h"
 #include "runtime/runtime.h"
 
 typedef struct nd_server nd_server_t;
 
-/* Options with the reference server's defaults (server/const.go, not its docs). */
-typedef struct nd_opts {
-	char *host;                 /* "0.0.0.0" */
-	int port;                   /* 4222; -1 picks a random free port, as the reference does */
-	char *server_name;          /* NULL: the server id */
-	char *client_advertise;     /* NULL: not set */
-	int64_t max_payload;        /* 1 MiB */
-	int64_t max_pending;        /* 64 MiB */
-	uint32_t max_control_line;  /* 4096 */
-	int max_connections;        /* 65536 */
-	int max_subscriptions;      /* 0: unlimited */
-	uint64_t ping_interval_ms;  /* 2 min */
-	int ping_max;               /* 2 */
-	uint64_t write_deadline_ms; /* 10 s */
-	uint64_t auth_timeout_ms;   /* 2 s (applies when auth is required) */
-	bool no_header_support;
-	unsigned workers; /* 0: one per CPU */
-	unsigned spin_us; /* idle spin before a worker sleeps */
-} nd_opts_t;
+/* Creates a server (nothing listens or runs yet) after the reference's start-up checks.
+ * Returns 0, or -EINVAL with the reason in err, or another -errno. */
+int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t errlen);
 
-void nd_opts_default(nd_opts_t *o);
-void nd_opts_deinit(nd_opts_t *o);
-/* Deep copy. */
-void nd_opts_copy(nd_opts_t *dst, const nd_opts_t *src);
-
-/* Creates a server (nothing listens or runs yet). Returns 0 or -errno. */
-int nd_server_create(nd_server_t **out, const nd_opts_t *opts);
-
-/* Binds the client port, starts the workers and accepts connections. Returns 0 or -errno
- * (e.g. -EADDRINUSE); a message describing the failure is logged. */
+/* Binds the client port, writes the pid and ports files, starts the workers and accepts
+ * connections. Returns 0 or -errno (e.g. -EADDRINUSE); the failure is logged. */
 int nd_server_start(nd_server_t *s);
 
-/* Closes the listener and every connection, and joins the workers. Idempotent. */
+/* Closes the listener and every connection, joins the workers and removes the ports file.
+ * Idempotent. */
 void nd_server_shutdown(nd_server_t *s);
 
 /* Frees the server. Returns leaked runtime objects (0 when clean). */
@@ -54,24 +34,57 @@ long nd_server_destroy(nd_server_t *s);
 /* The port actually bound (useful with port -1). */
 int nd_server_port(const nd_server_t *s);
 
+/* Applies new options (a config reload): compares them with the running ones, refuses changes
+ * that need a restart (with the reference's message in *err, malloc'd), and otherwise makes
+ * them current: logging, limits for new and existing connections, and authorization (every
+ * connection is authenticated again; revoked subscriptions are dropped). Logs each change as
+ * the reference does. Returns 0 or -1. Any thread but a worker's. */
+int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err);
+
+/* Lame duck mode: stop accepting, tell clients (INFO with "ldm":true), wait the grace period,
+ * then close the clients spread over the rest of lame_duck_duration, then finish (see
+ * nd_server_done). Idempotent; returns at once. Any thread but a worker's. */
+void nd_server_lame_duck(nd_server_t *s);
+
+/* True once lame duck mode has closed every client: the embedder should shut down. */
+bool nd_server_done(nd_server_t *s);
+
 /* ---- for the broker's own actors ---- */
 
-const nd_opts_t *nd_server_opts(const nd_server_t *s);
+/* The current options: a new reference the caller releases. Any thread. */
+nd_opts_snap_t *nd_server_opts(nd_server_t *s);
 nd_runtime_t *nd_server_runtime(nd_server_t *s);
 nd_delivery_shared_t *nd_server_delivery(nd_server_t *s);
 nd_account_t *nd_server_global_account(nd_server_t *s);
 nd_pool_t *nd_server_sub_pool(nd_server_t *s);
 const char *nd_server_id(const nd_server_t *s);
 
-/* The INFO line for a new client (malloc'd; caller frees). */
-char *nd_server_client_info(nd_server_t *s, uint64_t cid, const char *ip, size_t *len);
+/* The INFO line for a client (malloc'd; caller frees) under options o. nonce: NULL or the
+ * client's nonce; ldm: the lame-duck notification. */
+char *nd_server_client_info(nd_server_t *s, const nd_opts_t *o, uint64_t cid, const char *ip,
+			    const char *nonce, bool ldm, size_t *len);
 
 /* Connection bookkeeping for max_connections: admit counts a new client in (false when the
- * limit is reached); gone counts one out. Any thread. */
+ * limit of the current options is reached); gone counts one out. Any thread. */
 bool nd_server_client_admit(nd_server_t *s);
 void nd_server_client_gone(nd_server_t *s);
 
 /* A new client id (every accepted connection takes one, refused ones too). */
 uint64_t nd_server_next_cid(nd_server_t *s);
+
+/* The registry of live client connections (reload and lame duck reach them through it).
+ * register takes a reference to the actor and returns a handle for unregister. Any thread. */
+typedef struct nd_client_reg nd_client_reg_t;
+nd_client_reg_t *nd_server_register_client(nd_server_t *s, nd_actor_t *client);
+void nd_server_unregister_client(nd_server_t *s, nd_client_reg_t *reg);
+
+/* References to every registered client (caller unrefs each and frees the array). */
+nd_actor_t **nd_server_clients(nd_server_t *s, size_t *n);
+
+/* The listener closed its socket (lame duck mode goes on from there). Listener only. */
+void nd_server_listener_closed(nd_server_t *s);
+
+/* Lame duck mode closed every client (see nd_server_done). */
+void nd_server_set_done(nd_server_t *s);
 
 #endif

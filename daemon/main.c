@@ -22,66 +22,120 @@ static const char help_tls[] = "\n"
 			       "of the configuration file are rejected.\n"
 			       "\n";
 
-/* INTEGRATOR (1 of 2): configuration files. Replace this function with loading cli->config
- * (and, with -t, reporting "natsd: configuration file F is valid" or the errors and exiting).
- * Returns 0 to go on, or the exit status. */
-static int load_config_file(const nd_cli_t *cli)
+/* Prints a configuration report as the reference does: "natsd: " before the first line. */
+static void print_report(const char *report)
 {
-	(void)cli;
-	fputs("natsd: configuration files are not supported yet\n", stderr);
-	return 1;
+	/* The report's lines end with '\n' and the reference ends it with one more (a parse
+	 * error is a single line without one). */
+	fprintf(stderr, "natsd: %s\n", report);
 }
 
-static int bad_value(const nd_cli_setting_t *st, const char *why)
+/* Applies the flags' settings by key, exactly as the configuration file would; they also
+ * override a file loaded afterwards and every reload. Returns 0 or the exit status. */
+static int apply_settings(natsd_options_t *opts, const nd_cli_t *cli)
 {
-	fprintf(stderr, "natsd: invalid value %" PRId64 " for flag %s: %s\n", st->v.i, st->flag,
-		why);
-	return 1;
-}
-
-/* INTEGRATOR (2 of 2): applying the flags' settings. Replace this function with a loop over
- * cli->settings calling natsd_options_set_int/_string/_bool(opts, st->key, ...), which applies
- * a key exactly as the configuration file does. Until then only what the embedding API and the
- * log support is applied; any other flag is refused. Returns 0 or the exit status. */
-static int apply_settings(natsd_options_t *opts, nd_log_opts_t *log, const nd_cli_t *cli)
-{
-	const char *host = NULL;
-	int64_t port = 4222;
 	for (size_t i = 0; i < cli->nsettings; i++) {
 		const nd_cli_setting_t *st = &cli->settings[i];
-		if (strcmp(st->key, "host") == 0) {
-			host = st->v.s;
-		} else if (strcmp(st->key, "port") == 0) {
-			if (st->v.i < -1 || st->v.i > 65535)
-				return bad_value(st, "not a port (-1 to 65535)");
-			/* As in the reference, port 0 means the default. */
-			port = st->v.i == 0 ? 4222 : st->v.i;
-		} else if (strcmp(st->key, "workers") == 0) {
-			if (st->v.i < 0 || st->v.i > 1024 ||
-			    natsd_options_set_workers(opts, (unsigned)st->v.i) != 0)
-				return bad_value(st, "must be 0 to 1024");
-		} else if (strcmp(st->key, "spin") == 0) {
-			if (st->v.i < 0 || st->v.i > 1000 ||
-			    natsd_options_set_spin(opts, (unsigned)st->v.i) != 0)
-				return bad_value(st, "must be 0 to 1000");
-		} else if (strcmp(st->key, "debug") == 0) {
-			log->debug = st->v.b;
-		} else if (strcmp(st->key, "trace") == 0 || strcmp(st->key, "trace_verbose") == 0) {
-			/* trace_verbose also traces the system account, which natsd does not have
-			 * yet; like the configuration key it sets trace too. */
-			log->trace = st->v.b;
-		} else if (strcmp(st->key, "logtime") == 0) {
-			log->logtime = st->v.b;
-		} else {
-			fprintf(stderr, "natsd: %s is not supported yet\n", st->flag);
+		char *err = NULL;
+		int rc;
+		switch (st->type) {
+		case ND_CLI_BOOL:
+			rc = natsd_options_set_bool(opts, st->key, st->v.b, &err);
+			break;
+		case ND_CLI_INT:
+			rc = natsd_options_set_int(opts, st->key, st->v.i, &err);
+			break;
+		default:
+			rc = natsd_options_set_string(opts, st->key, st->v.s, &err);
+			break;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "natsd: %s: %s\n", st->flag,
+				err != NULL ? err : natsd_strerror(rc));
+			free(err);
 			return 1;
 		}
 	}
-	if (natsd_options_set_listen(opts, host, (int)port) != 0) {
-		fputs("natsd: invalid listen address\n", stderr);
+	return 0;
+}
+
+/* Loads cli->config under the flags. With -t, reports and returns the exit status; otherwise
+ * returns 0 to go on (printing warnings) or 1. */
+static int load_config_file(natsd_options_t *opts, const nd_cli_t *cli)
+{
+	char *report = NULL;
+	int rc = natsd_options_load_file(opts, cli->config, &report);
+	if (rc != 0 || (cli->check_config && report != NULL)) {
+		print_report(report != NULL ? report : natsd_strerror(rc));
+		free(report);
 		return 1;
 	}
+	if (cli->check_config) {
+		fprintf(stderr, "natsd: configuration file %s is valid\n", cli->config);
+		return 1 << 8; /* done, exit 0 */
+	}
+	if (report != NULL)
+		fputs(report, stderr); /* warnings: the server starts anyway */
+	free(report);
 	return 0;
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "interrupt";
+	case SIGTERM:
+		return "terminated";
+	case SIGHUP:
+		return "hangup";
+	case SIGUSR1:
+		return "user defined signal 1";
+	default:
+		return "user defined signal 2";
+	}
+}
+
+/* Serves until SIGINT/SIGTERM, or until lame duck mode has closed every client. */
+static void serve(natsd_server_t *server)
+{
+	bool lame_duck = false;
+	for (;;) {
+		int sig = nd_signals_wait(handled_signals, 200);
+		if (sig == 0) {
+			if (lame_duck && natsd_server_done(server))
+				return;
+			continue;
+		}
+		if (sig < 0) {
+			nd_log_error("waiting for signals failed: %s", strerror(-sig));
+			return;
+		}
+		nd_log_debug("Trapped \"%s\" signal", signal_name(sig));
+		switch (sig) {
+		case SIGINT:
+			return;
+		case SIGTERM:
+			if (lame_duck)
+				break; /* as the reference: lame duck mode finishes on its own */
+			return;
+		case SIGHUP: {
+			char *err = NULL;
+			if (natsd_server_reload(server, &err) != 0)
+				nd_log_error("Failed to reload server configuration: %s",
+					     err != NULL ? err : "unknown error");
+			free(err);
+			break;
+		}
+		case SIGUSR1:
+			natsd_log_reopen();
+			break;
+		case SIGUSR2:
+			lame_duck = true;
+			natsd_server_lame_duck(server);
+			break;
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -133,18 +187,14 @@ int main(int argc, char **argv)
 		nd_cli_deinit(&cli);
 		return 1;
 	}
-	if (cli.config != NULL && (rc = load_config_file(&cli)) != 0) {
-		nd_cli_deinit(&cli);
-		return rc;
-	}
-
-	nd_log_opts_t log = {.logtime = true, .fd = -1};
 	natsd_options_t *opts = natsd_options_create();
-	rc = apply_settings(opts, &log, &cli);
+	rc = apply_settings(opts, &cli);
+	if (rc == 0 && cli.config != NULL)
+		rc = load_config_file(opts, &cli);
 	nd_cli_deinit(&cli);
 	if (rc != 0) {
 		natsd_options_destroy(opts);
-		return rc;
+		return rc == 1 << 8 ? 0 : rc;
 	}
 
 	/* Before any thread exists: every thread inherits the blocked set, and only this one
@@ -154,44 +204,23 @@ int main(int argc, char **argv)
 		natsd_options_destroy(opts);
 		return 1;
 	}
-	char logerr[512];
-	if (nd_log_configure(&log, logerr, sizeof(logerr)) != 0) {
-		fprintf(stderr, "natsd: %s\n", logerr);
-		natsd_options_destroy(opts);
-		return 1;
-	}
 
 	natsd_server_t *server;
-	int err = natsd_server_create(&server, opts);
+	char *why = NULL;
+	int err = natsd_server_create(&server, opts, &why);
 	natsd_options_destroy(opts);
 	if (err != 0) {
-		nd_log_fatal("cannot create the server: %s", natsd_strerror(err));
-		nd_log_shutdown();
+		fprintf(stderr, "natsd: %s\n", why != NULL ? why : natsd_strerror(err));
+		free(why);
 		return 1;
 	}
 	err = natsd_server_start(server);
 	if (err != 0) {
-		nd_log_fatal("cannot start the server: %s", natsd_strerror(err));
-		natsd_server_destroy(server);
+		natsd_server_destroy(server); /* the server logged why */
 		nd_log_shutdown();
 		return 1;
 	}
-	for (;;) {
-		int sig = nd_signals_wait(handled_signals, -1);
-		if (sig == SIGINT || sig == SIGTERM) {
-			nd_log_info("Trapped \"%s\" signal",
-				    sig == SIGINT ? "interrupt" : "terminated");
-			break;
-		}
-		if (sig == SIGUSR1) {
-			nd_log_reopen();
-			continue;
-		}
-		if (sig < 0) {
-			nd_log_error("waiting for signals failed: %s", strerror(-sig));
-			break;
-		}
-	}
+	serve(server);
 	natsd_server_destroy(server);
 	nd_log_shutdown(); /* every line written before exit */
 	return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/config.h"
 #include "actors/server.h"
 #include "runtime/log.h"
 
@@ -13,12 +14,24 @@
 #define NATSD_VERSION "0.0.0"
 #endif
 
+/* A setting made by key (a command-line flag, mostly), replayed over every file load. */
+typedef struct override {
+	char *key;
+	nd_conf_type_t type;
+	int64_t i;
+	bool b;
+	char *s;
+} override_t;
+
 struct natsd_options {
 	nd_opts_t o;
+	override_t *overrides;
+	size_t noverrides;
 };
 
 struct natsd_server {
 	nd_server_t *srv;
+	natsd_options_t *opts; /* what it was created from: reload reads the same file again */
 };
 
 const char *natsd_version(void)
@@ -45,7 +58,152 @@ void natsd_options_destroy(natsd_options_t *opts)
 	if (opts == NULL)
 		return;
 	nd_opts_deinit(&opts->o);
+	for (size_t i = 0; i < opts->noverrides; i++) {
+		free(opts->overrides[i].key);
+		free(opts->overrides[i].s);
+	}
+	free(opts->overrides);
 	free(opts);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (d == NULL)
+		abort();
+	return d;
+}
+
+static natsd_options_t *options_copy(const natsd_options_t *src)
+{
+	natsd_options_t *o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		abort();
+	nd_opts_copy(&o->o, &src->o);
+	o->overrides = calloc(src->noverrides + 1, sizeof(*o->overrides));
+	if (o->overrides == NULL)
+		abort();
+	for (size_t i = 0; i < src->noverrides; i++) {
+		o->overrides[i] = src->overrides[i];
+		o->overrides[i].key = xstrdup(src->overrides[i].key);
+		o->overrides[i].s = src->overrides[i].s ? xstrdup(src->overrides[i].s) : NULL;
+	}
+	o->noverrides = src->noverrides;
+	return o;
+}
+
+static nd_conf_value_t override_value(const override_t *ov)
+{
+	nd_conf_value_t v = {.type = ov->type};
+	switch (ov->type) {
+	case ND_CONF_INT:
+		v.u.i = ov->i;
+		break;
+	case ND_CONF_BOOL:
+		v.u.b = ov->b;
+		break;
+	default:
+		v.u.str.p = ov->s;
+		v.u.str.n = strlen(ov->s);
+		break;
+	}
+	return v;
+}
+
+/* Applies ov to o; on failure *err gets the report's text. */
+static int apply_override(nd_opts_t *o, const override_t *ov, char **err)
+{
+	nd_config_report_t r;
+	nd_config_report_init(&r);
+	nd_conf_value_t v = override_value(ov);
+	int rc = nd_config_set(o, ov->key, &v, &r);
+	if (rc != 0 && err != NULL) {
+		char *text = nd_config_report_text(&r);
+		if (text != NULL) {
+			size_t n = strlen(text);
+			if (n > 0 && text[n - 1] == '\n')
+				text[n - 1] = '\0';
+		}
+		*err = text != NULL ? text : xstrdup("invalid value");
+	}
+	nd_config_report_deinit(&r);
+	return rc != 0 ? -EINVAL : 0;
+}
+
+static int set_override(natsd_options_t *opts, override_t ov, char **err)
+{
+	if (err != NULL)
+		*err = NULL;
+	int rc = apply_override(&opts->o, &ov, err);
+	if (rc != 0)
+		return rc;
+	override_t *n = realloc(opts->overrides, (opts->noverrides + 1) * sizeof(*n));
+	if (n == NULL)
+		abort();
+	opts->overrides = n;
+	ov.key = xstrdup(ov.key);
+	ov.s = ov.s != NULL ? xstrdup(ov.s) : NULL;
+	opts->overrides[opts->noverrides++] = ov;
+	return 0;
+}
+
+int natsd_options_set_int(natsd_options_t *opts, const char *key, int64_t value, char **err)
+{
+	return set_override(
+	    opts, (override_t){.key = (char *)(uintptr_t)key, .type = ND_CONF_INT, .i = value},
+	    err);
+}
+
+int natsd_options_set_string(natsd_options_t *opts, const char *key, const char *value, char **err)
+{
+	return set_override(opts,
+			    (override_t){.key = (char *)(uintptr_t)key,
+					 .type = ND_CONF_STRING,
+					 .s = (char *)(uintptr_t)value},
+			    err);
+}
+
+int natsd_options_set_bool(natsd_options_t *opts, const char *key, bool value, char **err)
+{
+	return set_override(
+	    opts, (override_t){.key = (char *)(uintptr_t)key, .type = ND_CONF_BOOL, .b = value},
+	    err);
+}
+
+/* Builds options from the defaults, the file and the overrides, then the baseline. */
+static int load_into(nd_opts_t *dst, const natsd_options_t *opts, const char *path, char **report)
+{
+	nd_opts_t o;
+	nd_opts_default(&o);
+	o.workers = opts->o.workers; /* the embedding API's own settings */
+	o.spin_us = opts->o.spin_us;
+	nd_config_report_t r;
+	nd_config_report_init(&r);
+	int rc = nd_config_load_file(&o, path, &r);
+	*report = nd_config_report_text(&r);
+	nd_config_report_deinit(&r);
+	if (rc != 0) {
+		nd_opts_deinit(&o);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < opts->noverrides; i++) {
+		char *err = NULL;
+		if (apply_override(&o, &opts->overrides[i], &err) != 0) {
+			free(*report);
+			*report = err;
+			nd_opts_deinit(&o);
+			return -EINVAL;
+		}
+	}
+	nd_config_baseline(&o);
+	nd_opts_deinit(dst);
+	*dst = o;
+	return 0;
+}
+
+int natsd_options_load_file(natsd_options_t *opts, const char *path, char **report)
+{
+	return load_into(&opts->o, opts, path, report);
 }
 
 int natsd_options_set_workers(natsd_options_t *opts, unsigned workers)
@@ -79,18 +237,73 @@ int natsd_options_set_listen(natsd_options_t *opts, const char *host, int port)
 	return 0;
 }
 
-int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts)
+int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts, char **err)
 {
+	if (err != NULL)
+		*err = NULL;
 	natsd_server_t *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
-	int err = nd_server_create(&s->srv, &opts->o);
-	if (err != 0) {
+	char msg[512] = "";
+	int rc = nd_server_create(&s->srv, &opts->o, msg, sizeof(msg));
+	if (rc != 0) {
+		if (err != NULL)
+			*err = xstrdup(msg[0] ? msg : natsd_strerror(rc));
 		free(s);
-		return err;
+		return rc;
 	}
+	s->opts = options_copy(opts);
 	*out = s;
 	return 0;
+}
+
+int natsd_server_reload(natsd_server_t *server, char **err)
+{
+	*err = NULL;
+	const char *path = server->opts->o.config_file;
+	if (path == NULL) {
+		*err =
+		    xstrdup("can only reload config when a file is provided using -c or --config");
+		return -EINVAL;
+	}
+	nd_opts_t o = {0};
+	nd_opts_default(&o);
+	char *report = NULL;
+	char *p = xstrdup(path);
+	int rc = load_into(&o, server->opts, p, &report);
+	free(p);
+	if (rc != 0) {
+		nd_opts_deinit(&o);
+		*err = report != NULL ? report : xstrdup("invalid configuration");
+		size_t n = strlen(*err);
+		while (n > 0 && (*err)[n - 1] == '\n')
+			(*err)[--n] = '\0';
+		return rc;
+	}
+	free(report); /* warnings only */
+	rc = nd_server_reload(server->srv, &o, err);
+	if (rc == 0) {
+		nd_opts_deinit(&server->opts->o);
+		server->opts->o = o;
+		return 0;
+	}
+	nd_opts_deinit(&o);
+	return -EINVAL;
+}
+
+void natsd_server_lame_duck(natsd_server_t *server)
+{
+	nd_server_lame_duck(server->srv);
+}
+
+bool natsd_server_done(natsd_server_t *server)
+{
+	return nd_server_done(server->srv);
+}
+
+void natsd_log_reopen(void)
+{
+	nd_log_reopen();
 }
 
 int natsd_server_start(natsd_server_t *server)
@@ -115,5 +328,6 @@ void natsd_server_destroy(natsd_server_t *server)
 	long leaks = nd_server_destroy(server->srv);
 	if (leaks != 0)
 		nd_log_warn("%ld runtime objects were still allocated at exit", leaks);
+	natsd_options_destroy(server->opts);
 	free(server);
 }

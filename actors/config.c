@@ -1,0 +1,1158 @@
+/* The options processor. Each top-level key is a row of the directive table below; a row's
+ * handler checks the value's type the way the reference's Go type assertions do and reports
+ * with the reference's texts. Where a Go type assertion would panic and abort the rest of a
+ * block, the handler returns early too, so the same set of errors comes out. Keys are compared
+ * case-insensitively; errors come out in file order (the reference's order is random). */
+#define _GNU_SOURCE
+#include "actors/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "protocol/gotime.h"
+#include "protocol/goquote.h"
+#include "protocol/hostport.h"
+#include "protocol/nkey.h"
+
+typedef struct cfg {
+	nd_opts_t *o;
+	nd_config_report_t *r;
+} cfg_t;
+
+/* ---- reports ---- */
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	return s;
+}
+
+static void push(char ***v, size_t *n, char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+	if (nv == NULL)
+		abort();
+	nv[(*n)++] = s;
+	*v = nv;
+}
+
+/* "file:line:col: " for a value that has a position, "" otherwise (command-line values). */
+static char *where(const nd_conf_value_t *tok)
+{
+	char *s = NULL;
+	if (tok == NULL || tok->pos.file == NULL)
+		s = strdup("");
+	else if (asprintf(&s, "%s:%d:%d: ", tok->pos.file, tok->pos.line, tok->pos.col) < 0)
+		s = NULL;
+	if (s == NULL)
+		abort();
+	return s;
+}
+
+static void add(cfg_t *c, bool warning, const nd_conf_value_t *tok, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add(cfg_t *c, bool warning, const nd_conf_value_t *tok, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *reason = vfmt(fmt, ap);
+	va_end(ap);
+	char *pre = where(tok), *line = NULL;
+	if (asprintf(&line, "%s%s", pre, reason) < 0)
+		abort();
+	free(pre);
+	free(reason);
+	if (warning)
+		push(&c->r->warnings, &c->r->nwarnings, line);
+	else
+		push(&c->r->errors, &c->r->nerrors, line);
+}
+
+#define ERR(c, tok, ...) add((c), false, (tok), __VA_ARGS__)
+
+static void unknown_field(cfg_t *c, const char *key, const nd_conf_value_t *tok)
+{
+	char q[512];
+	nd_go_quote(key, strlen(key), q, sizeof(q));
+	ERR(c, tok, "unknown field %s", q);
+}
+
+/* The text of a Go type assertion failure: the reference turns the panic into this error. */
+static bool want(cfg_t *c, const nd_conf_value_t *v, nd_conf_type_t t)
+{
+	if (v->type == t)
+		return true;
+	ERR(c, v, "interface conversion: interface {} is %s, not %s", nd_conf_type_go_name(v->type),
+	    nd_conf_type_go_name(t));
+	return false;
+}
+
+/* Go's %v of a configuration value (maps and arrays approximated: the reference prints heap
+ * addresses there). */
+static void go_value(const nd_conf_value_t *v, char *buf, size_t len)
+{
+	switch (v->type) {
+	case ND_CONF_STRING:
+	case ND_CONF_DATETIME:
+		snprintf(buf, len, "%s", v->u.str.p);
+		break;
+	case ND_CONF_INT:
+		snprintf(buf, len, "%lld", (long long)v->u.i);
+		break;
+	case ND_CONF_FLOAT:
+		nd_go_format_float(v->u.f, buf, len);
+		break;
+	case ND_CONF_BOOL:
+		snprintf(buf, len, "%s", v->u.b ? "true" : "false");
+		break;
+	case ND_CONF_ARRAY:
+		snprintf(buf, len, "[%zu values]", v->u.arr.n);
+		break;
+	case ND_CONF_MAP: {
+		size_t off = (size_t)snprintf(buf, len, "map[");
+		for (size_t i = 0; i < v->u.map.n && off < len; i++)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s:...", i ? " " : "",
+						v->u.map.entries[i].key);
+		if (off < len)
+			snprintf(buf + off, len - off, "]");
+		break;
+	}
+	}
+}
+
+void nd_config_report_init(nd_config_report_t *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void nd_config_report_deinit(nd_config_report_t *r)
+{
+	free(r->parse_error);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	for (size_t i = 0; i < r->nerrors; i++)
+		free(r->errors[i]);
+	free(r->warnings);
+	free(r->errors);
+	memset(r, 0, sizeof(*r));
+}
+
+bool nd_config_report_failed(const nd_config_report_t *r)
+{
+	return r->parse_error != NULL || r->nerrors > 0;
+}
+
+char *nd_config_report_text(const nd_config_report_t *r)
+{
+	if (r->parse_error != NULL)
+		return strdup(r->parse_error);
+	if (r->nwarnings == 0 && r->nerrors == 0)
+		return NULL;
+	size_t len = 1;
+	for (size_t i = 0; i < r->nwarnings; i++)
+		len += strlen(r->warnings[i]) + 1;
+	for (size_t i = 0; i < r->nerrors; i++)
+		len += strlen(r->errors[i]) + 1;
+	char *s = malloc(len), *p = s;
+	if (s == NULL)
+		abort();
+	for (size_t i = 0; i < r->nwarnings; i++)
+		p += sprintf(p, "%s\n", r->warnings[i]);
+	for (size_t i = 0; i < r->nerrors; i++)
+		p += sprintf(p, "%s\n", r->errors[i]);
+	*p = '\0';
+	return s;
+}
+
+/* ---- value helpers ---- */
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (d == NULL)
+		abort();
+	return d;
+}
+
+static void set_str(char **dst, const nd_conf_value_t *v)
+{
+	free(*dst);
+	*dst = xstrdup(v->u.str.p);
+}
+
+static int clamp_int(int64_t v)
+{
+	return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+}
+
+static bool is_key(const char *key, const char *const *names)
+{
+	for (; *names != NULL; names++)
+		if (strcasecmp(key, *names) == 0)
+			return true;
+	return false;
+}
+
+#define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Go's strconv.Atoi, for the port of "host:port". */
+static bool go_atoi(const char *s, int64_t *out)
+{
+	const char *p = s;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (*p == '\0')
+		return false;
+	for (const char *q = p; *q; q++)
+		if (*q < '0' || *q > '9')
+			return false;
+	errno = 0;
+	long long v = strtoll(s, NULL, 10);
+	if (errno != 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* The reference's parseListen: a port, or "host:port". Sets *host (malloc'd, may be "") and
+ * *port; NULL *host when only a port was given. */
+static bool parse_listen(cfg_t *c, const nd_conf_value_t *v, char **host, int *port)
+{
+	*host = NULL;
+	if (v->type == ND_CONF_INT) {
+		*port = clamp_int(v->u.i);
+		return true;
+	}
+	if (v->type != ND_CONF_STRING) {
+		ERR(c, v, "expected port or host:port, got %s", nd_conf_type_go_name(v->type));
+		return false;
+	}
+	char q[600];
+	char *h, *p;
+	if (nd_hostport_split(v->u.str.p, &h, &p) != ND_HOSTPORT_OK) {
+		nd_go_quote(v->u.str.p, v->u.str.n, q, sizeof(q));
+		ERR(c, v, "could not parse address string %s", q);
+		return false;
+	}
+	int64_t n;
+	if (!go_atoi(p, &n)) {
+		nd_go_quote(p, strlen(p), q, sizeof(q));
+		ERR(c, v, "could not parse port %s", q);
+		free(h);
+		free(p);
+		return false;
+	}
+	free(p);
+	*host = h;
+	*port = clamp_int(n);
+	return true;
+}
+
+/* The reference's parseDuration: a duration string, or (with a warning) a number of seconds. */
+static bool parse_duration_opt(cfg_t *c, const char *field, const nd_conf_value_t *v, uint64_t *ms)
+{
+	if (v->type == ND_CONF_STRING) {
+		int64_t ns;
+		char err[256];
+		if (nd_go_parse_duration(v->u.str.p, &ns, err, sizeof(err)) != 0) {
+			ERR(c, v, "error parsing %s: %s", field, err);
+			*ms = 0;
+			return false;
+		}
+		*ms = ns <= 0 ? 0 : (uint64_t)(ns / 1000000);
+		if (ns > 0 && *ms == 0)
+			*ms = 1; /* sub-millisecond: the smallest timer we have */
+		return true;
+	}
+	char q[128];
+	nd_go_quote(field, strlen(field), q, sizeof(q));
+	add(c, true, v, "invalid use of field %s: %s should be converted to a duration", q, field);
+	if (!want(c, v, ND_CONF_INT))
+		return false;
+	*ms = v->u.i <= 0 ? 0 : (uint64_t)v->u.i * 1000;
+	return true;
+}
+
+/* ---- authorization ---- */
+
+/* The reference's parsePermSubjects. tok: where errors point (NULL for the list/string form,
+ * whose errors carry no position in the reference). */
+static bool perm_subjects(cfg_t *c, const nd_conf_value_t *v, const nd_conf_value_t *tok,
+			  char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (v->type == ND_CONF_STRING) {
+		*out = malloc(sizeof(char *));
+		if (*out == NULL)
+			abort();
+		(*out)[0] = xstrdup(v->u.str.p);
+		*n = 1;
+	} else if (v->type == ND_CONF_ARRAY) {
+		*out = calloc(v->u.arr.n ? v->u.arr.n : 1, sizeof(char *));
+		if (*out == NULL)
+			abort();
+		for (size_t i = 0; i < v->u.arr.n; i++) {
+			const nd_conf_value_t *e = v->u.arr.items[i];
+			if (e->type != ND_CONF_STRING) {
+				ERR(c, e, "Subject in permissions array cannot be cast to string");
+				goto fail;
+			}
+			(*out)[(*n)++] = xstrdup(e->u.str.p);
+		}
+	} else {
+		ERR(c, tok,
+		    "Expected subject permissions to be a subject, or array of subjects, got %s",
+		    nd_conf_type_go_name(v->type));
+		return false;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		size_t bl;
+		const char *bad = nd_perms_check_subject((*out)[i], &bl);
+		if (bad != NULL) {
+			char q[600];
+			nd_go_quote(bad, bl, q, sizeof(q));
+			ERR(c, tok, "subject %s is not a valid subject", q);
+			goto fail;
+		}
+	}
+	return true;
+fail:
+	for (size_t i = 0; i < *n; i++)
+		free((*out)[i]);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return false;
+}
+
+static void subject_perm_free(nd_subject_perm_t *p)
+{
+	for (size_t i = 0; i < p->nallow; i++)
+		free(p->allow[i]);
+	for (size_t i = 0; i < p->ndeny; i++)
+		free(p->deny[i]);
+	free(p->allow);
+	free(p->deny);
+	memset(p, 0, sizeof(*p));
+}
+
+/* parseVariablePermissions: a subject, a list (allow only) or {allow, deny}. Returns false
+ * when nothing was configured (the reference's nil), e.g. on an error or an empty map. */
+static bool variable_perms(cfg_t *c, const nd_conf_value_t *v, nd_subject_perm_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (v->type != ND_CONF_MAP) {
+		if (!perm_subjects(c, v, NULL, &out->allow, &out->nallow))
+			return false;
+		out->has_allow = out->nallow > 0; /* a nil Go slice for an empty list */
+		return true;
+	}
+	if (v->u.map.n == 0)
+		return false;
+	for (size_t i = 0; i < v->u.map.n; i++) {
+		const nd_conf_entry_t *e = &v->u.map.entries[i];
+		char **subs;
+		size_t n;
+		if (strcasecmp(e->key, "allow") == 0) {
+			if (!perm_subjects(c, e->value, e->value, &subs, &n))
+				continue;
+			for (size_t j = 0; j < out->nallow; j++)
+				free(out->allow[j]);
+			free(out->allow);
+			out->allow = subs;
+			out->nallow = n;
+			out->has_allow = n > 0;
+		} else if (strcasecmp(e->key, "deny") == 0) {
+			if (!perm_subjects(c, e->value, e->value, &subs, &n))
+				continue;
+			for (size_t j = 0; j < out->ndeny; j++)
+				free(out->deny[j]);
+			free(out->deny);
+			out->deny = subs;
+			out->ndeny = n;
+		} else if (!e->value->used_as_variable) {
+			char q[512];
+			nd_go_quote(e->key, strlen(e->key), q, sizeof(q));
+			ERR(c, e->value,
+			    "Unknown field name %s parsing subject permissions, only 'allow' or "
+			    "'deny' are permitted",
+			    q);
+		}
+	}
+	return true;
+}
+
+#define DEFAULT_RESP_MAX 1
+#define DEFAULT_RESP_EXPIRES_NS (2LL * 60 * 1000000000)
+
+/* parseAllowResponses (the map form). Returns false for the reference's nil. */
+static bool allow_responses(cfg_t *c, const nd_conf_value_t *v, nd_resp_perm_t *rp)
+{
+	if (v->type != ND_CONF_MAP) {
+		ERR(c, v, "error parsing response permissions, expected a boolean or a map");
+		return false;
+	}
+	rp->max_msgs = DEFAULT_RESP_MAX;
+	rp->expires_ns = DEFAULT_RESP_EXPIRES_NS;
+	for (size_t i = 0; i < v->u.map.n; i++) {
+		const nd_conf_entry_t *e = &v->u.map.entries[i];
+		const nd_conf_value_t *ev = e->value;
+		if (is_key(e->key, NAMES("max", "max_msgs", "max_messages", "max_responses"))) {
+			if (!want(c, ev, ND_CONF_INT))
+				return false; /* the assertion panics: nothing is returned */
+			if (ev->u.i != 0)
+				rp->max_msgs = ev->u.i;
+		} else if (is_key(e->key, NAMES("expires", "expiration", "ttl"))) {
+			if (ev->type != ND_CONF_STRING) {
+				ERR(c, ev, "error parsing expires, not a duration string");
+				return false;
+			}
+			int64_t ns;
+			char err[256];
+			if (nd_go_parse_duration(ev->u.str.p, &ns, err, sizeof(err)) != 0) {
+				ERR(c, ev, "error parsing expires: %s", err);
+				return false;
+			}
+			if (ns != 0)
+				rp->expires_ns = ns;
+		} else if (!ev->used_as_variable) {
+			char q[512];
+			nd_go_quote(e->key, strlen(e->key), q, sizeof(q));
+			ERR(c, ev, "Unknown field %s parsing permissions", q);
+		}
+	}
+	return true;
+}
+
+/* parseUserPermissions. Returns NULL for the reference's nil (also after an error that aborts
+ * it). */
+static nd_perms_t *user_perms(cfg_t *c, const nd_conf_value_t *v)
+{
+	if (v->type != ND_CONF_MAP) {
+		char val[256];
+		go_value(v, val, sizeof(val));
+		ERR(c, v, "Expected permissions to be a map/struct, got %s", val);
+		return NULL;
+	}
+	nd_subject_perm_t pub = {0}, sub = {0};
+	bool has_pub = false, has_sub = false, has_resp = false;
+	nd_resp_perm_t resp = {0};
+	for (size_t i = 0; i < v->u.map.n; i++) {
+		const nd_conf_entry_t *e = &v->u.map.entries[i];
+		const nd_conf_value_t *ev = e->value;
+		if (is_key(e->key, NAMES("pub", "publish", "import"))) {
+			subject_perm_free(&pub);
+			has_pub = variable_perms(c, ev, &pub);
+		} else if (is_key(e->key, NAMES("sub", "subscribe", "export"))) {
+			subject_perm_free(&sub);
+			has_sub = variable_perms(c, ev, &sub);
+		} else if (is_key(e->key, NAMES("publish_allow_responses", "allow_responses"))) {
+			if (ev->type == ND_CONF_BOOL) {
+				has_resp = ev->u.b;
+				resp = (nd_resp_perm_t){DEFAULT_RESP_MAX, DEFAULT_RESP_EXPIRES_NS};
+			} else {
+				has_resp = allow_responses(c, ev, &resp);
+			}
+			/* With responses allowed, publishing needs an explicit allow list: the
+			 * blanket allow is turned off (nd_perms_create does it when building). */
+		} else if (!ev->used_as_variable) {
+			char q[512];
+			nd_go_quote(e->key, strlen(e->key), q, sizeof(q));
+			ERR(c, ev, "Unknown field %s parsing permissions", q);
+		}
+	}
+	nd_perms_t *p =
+	    nd_perms_create(has_pub ? &pub : NULL, has_sub ? &sub : NULL, has_resp ? &resp : NULL);
+	subject_perm_free(&pub);
+	subject_perm_free(&sub);
+	return p;
+}
+
+typedef struct user_list {
+	nd_user_t *v;
+	size_t n;
+} user_list_t;
+
+static void user_list_free(user_list_t *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].password);
+		free(l->v[i].nkey);
+		nd_perms_unref(l->v[i].perms);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void user_list_push(user_list_t *l, nd_user_t u)
+{
+	nd_user_t *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (nv == NULL)
+		abort();
+	nv[l->n++] = u;
+	l->v = nv;
+}
+
+/* The reference's parseStringArray for allowed_connection_types. */
+static bool connection_types(cfg_t *c, const nd_conf_value_t *v, unsigned *out)
+{
+	const char *field = "allowed connection types";
+	*out = 0;
+	const nd_conf_value_t *one[1] = {v};
+	const nd_conf_value_t *const *items = one;
+	size_t n = 1;
+	if (v->type == ND_CONF_ARRAY) {
+		items = (const nd_conf_value_t *const *)v->u.arr.items;
+		n = v->u.arr.n;
+	} else if (v->type != ND_CONF_STRING) {
+		ERR(c, v, "error parsing %s: unsupported type %s", field,
+		    nd_conf_type_go_name(v->type));
+		return false;
+	}
+	char bad[1024];
+	size_t blen = 0;
+	bad[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const nd_conf_value_t *e = items[i];
+		if (e->type != ND_CONF_STRING) {
+			ERR(c, e, "error parsing %s: unsupported type in array %s", field,
+			    nd_conf_type_go_name(e->type));
+			continue;
+		}
+		unsigned bit = nd_conn_type_parse(e->u.str.p);
+		if (bit != 0) {
+			*out |= bit;
+			continue;
+		}
+		char up[256], q[300];
+		size_t k = 0;
+		for (; e->u.str.p[k] && k + 1 < sizeof(up); k++)
+			up[k] =
+			    (char)(e->u.str.p[k] >= 'a' && e->u.str.p[k] <= 'z' ? e->u.str.p[k] - 32
+										: e->u.str.p[k]);
+		up[k] = '\0';
+		nd_go_quote(up, k, q, sizeof(q));
+		blen += (size_t)snprintf(bad + blen, blen < sizeof(bad) ? sizeof(bad) - blen : 0,
+					 "%s%s", blen ? " " : "", q);
+	}
+	if (blen > 0)
+		ERR(c, v, "invalid connection types [%s]", bad);
+	return true;
+}
+
+/* parseUsers. Returns false when the whole list is rejected (the reference's error return). */
+static bool parse_users(cfg_t *c, const nd_conf_value_t *v, user_list_t *users, user_list_t *nkeys)
+{
+	if (v->type != ND_CONF_ARRAY) {
+		char val[256];
+		go_value(v, val, sizeof(val));
+		ERR(c, v, "Expected users field to be an array, got %s", val);
+		return false;
+	}
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		const nd_conf_value_t *uv = v->u.arr.items[i];
+		if (uv->type != ND_CONF_MAP) {
+			char val[256];
+			go_value(uv, val, sizeof(val));
+			ERR(c, uv, "Expected user entry to be a map/struct, got %s", val);
+			continue;
+		}
+		nd_user_t u = {0};
+		nd_perms_t *perms = NULL;
+		const nd_conf_value_t *tk =
+		    uv; /* the last token looked at, as errors point there */
+		bool aborted = false;
+		for (size_t k = 0; k < uv->u.map.n && !aborted; k++) {
+			const nd_conf_entry_t *e = &uv->u.map.entries[k];
+			const nd_conf_value_t *ev = e->value;
+			tk = ev;
+			char **dst = NULL;
+			if (is_key(e->key, NAMES("nkey")))
+				dst = &u.nkey;
+			else if (is_key(e->key, NAMES("user", "username")))
+				dst = &u.name;
+			else if (is_key(e->key, NAMES("pass", "password")))
+				dst = &u.password;
+			if (dst != NULL) {
+				if (!want(c, ev, ND_CONF_STRING)) {
+					aborted = true;
+					break;
+				}
+				set_str(dst, ev);
+			} else if (is_key(e->key,
+					  NAMES("permission", "permissions", "authorization"))) {
+				nd_perms_unref(perms);
+				perms = user_perms(c, ev);
+			} else if (is_key(e->key, NAMES("allowed_connection_types",
+							"connection_types", "clients"))) {
+				connection_types(c, ev, &u.conn_types);
+			} else if (!ev->used_as_variable) {
+				unknown_field(c, e->key, ev);
+			}
+		}
+		if (aborted) { /* a panic in the reference: parseUsers returns nothing */
+			free(u.name);
+			free(u.password);
+			free(u.nkey);
+			nd_perms_unref(perms);
+			return false;
+		}
+		u.perms = perms;
+		if (u.nkey == NULL && u.name == NULL) {
+			ERR(c, tk, "User entry requires a user");
+		} else if (u.nkey != NULL) {
+			uint8_t key[32];
+			if (nd_nkey_decode(u.nkey, ND_NKEY_PREFIX_USER, key) != 0) {
+				ERR(c, tk, "Not a valid public nkey for a user");
+			} else if (u.name != NULL || u.password != NULL) {
+				ERR(c, tk, "Nkey users do not take usernames or passwords");
+			} else {
+				user_list_push(nkeys, u);
+				continue;
+			}
+		} else {
+			user_list_push(users, u);
+			continue;
+		}
+		free(u.name);
+		free(u.password);
+		free(u.nkey);
+		nd_perms_unref(u.perms);
+		return false;
+	}
+	return true;
+}
+
+static void apply_authorization(cfg_t *c, const nd_conf_entry_t *top)
+{
+	const nd_conf_value_t *v = top->value;
+	/* A failed assertion inside makes the reference's parseAuthorization return nothing,
+	 * which then fails again (nil pointer) at the authorization key. */
+	const char *nil_deref = "runtime error: invalid memory address or nil pointer dereference";
+	if (!want(c, v, ND_CONF_MAP)) {
+		ERR(c, v, "%s", nil_deref);
+		return;
+	}
+	char *user = NULL, *pass = NULL, *token = NULL;
+	double timeout = 0;
+	user_list_t users = {0}, nkeys = {0};
+	bool has_users = false;
+	nd_perms_t *defaults = NULL;
+	bool aborted = false;
+	for (size_t i = 0; i < v->u.map.n && !aborted; i++) {
+		const nd_conf_entry_t *e = &v->u.map.entries[i];
+		const nd_conf_value_t *ev = e->value;
+		char **dst = NULL;
+		if (is_key(e->key, NAMES("user", "username")))
+			dst = &user;
+		else if (is_key(e->key, NAMES("pass", "password")))
+			dst = &pass;
+		else if (is_key(e->key, NAMES("token")))
+			dst = &token;
+		if (dst != NULL) {
+			if (!want(c, ev, ND_CONF_STRING)) {
+				aborted = true;
+				break;
+			}
+			set_str(dst, ev);
+		} else if (is_key(e->key, NAMES("timeout"))) {
+			/* Anything but a number silently means one second. */
+			timeout = ev->type == ND_CONF_INT     ? (double)ev->u.i
+				  : ev->type == ND_CONF_FLOAT ? ev->u.f
+							      : 1.0;
+		} else if (is_key(e->key, NAMES("users"))) {
+			user_list_t nu = {0}, nk = {0};
+			if (parse_users(c, ev, &nu, &nk)) {
+				user_list_free(&users);
+				user_list_free(&nkeys);
+				users = nu;
+				nkeys = nk;
+				has_users = true;
+			} else {
+				user_list_free(&nu);
+				user_list_free(&nk);
+			}
+		} else if (is_key(e->key, NAMES("default_permission", "default_permissions",
+						"permissions"))) {
+			nd_perms_unref(defaults);
+			defaults = user_perms(c, ev);
+		} else if (!ev->used_as_variable) {
+			unknown_field(c, e->key, ev);
+		}
+	}
+	if (aborted) {
+		ERR(c, v, "%s", nil_deref);
+		goto out;
+	}
+	/* Users without permissions of their own get the defaults. */
+	for (size_t i = 0; defaults != NULL && i < users.n; i++)
+		if (users.v[i].perms == NULL)
+			users.v[i].perms = nd_perms_ref(defaults);
+	for (size_t i = 0; defaults != NULL && i < nkeys.n; i++)
+		if (nkeys.v[i].perms == NULL)
+			nkeys.v[i].perms = nd_perms_ref(defaults);
+
+	nd_opts_t *o = c->o;
+	free(o->username);
+	free(o->password);
+	free(o->token);
+	o->username = user;
+	o->password = pass;
+	o->token = token;
+	user = pass = token = NULL;
+	o->auth_timeout_s = timeout;
+	if ((o->username != NULL || o->password != NULL) && o->token != NULL) {
+		ERR(c, v, "Cannot have a user/pass and token");
+		goto out;
+	}
+	if (has_users) {
+		if (o->username != NULL) {
+			ERR(c, v, "Can not have a single user/pass and a users array");
+			goto out;
+		}
+		if (o->token != NULL) {
+			ERR(c, v, "Can not have a token and a users array");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < users.n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(users.v[i].name, users.v[j].name) == 0) {
+				char q[512];
+				nd_go_quote(users.v[i].name, strlen(users.v[i].name), q, sizeof(q));
+				ERR(c, v, "Duplicate user %s detected", q);
+				goto out;
+			}
+	for (size_t i = 0; i < nkeys.n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(nkeys.v[i].nkey, nkeys.v[j].nkey) == 0) {
+				char q[512];
+				nd_go_quote(nkeys.v[i].nkey, strlen(nkeys.v[i].nkey), q, sizeof(q));
+				ERR(c, v, "Duplicate nkey %s detected", q);
+				goto out;
+			}
+	nd_users_unref(o->users);
+	o->users = NULL;
+	if (users.n > 0 || nkeys.n > 0) {
+		o->users = nd_users_create(users.v, users.n, nkeys.v, nkeys.n);
+		free(users.v); /* the entries moved into the list */
+		free(nkeys.v);
+		memset(&users, 0, sizeof(users));
+		memset(&nkeys, 0, sizeof(nkeys));
+	}
+out:
+	free(user);
+	free(pass);
+	free(token);
+	user_list_free(&users);
+	user_list_free(&nkeys);
+	nd_perms_unref(defaults);
+}
+
+/* ---- top-level directives ---- */
+
+typedef void (*apply_fn)(cfg_t *c, const nd_conf_entry_t *e);
+
+typedef struct directive {
+	const char *const *names;
+	apply_fn apply;
+} directive_t;
+
+#define STRING_FIELD(fn, field)                                                                    \
+	static void fn(cfg_t *c, const nd_conf_entry_t *e)                                         \
+	{                                                                                          \
+		if (want(c, e->value, ND_CONF_STRING))                                             \
+			set_str(&c->o->field, e->value);                                           \
+	}
+
+#define BOOL_FIELD(fn, field)                                                                      \
+	static void fn(cfg_t *c, const nd_conf_entry_t *e)                                         \
+	{                                                                                          \
+		if (want(c, e->value, ND_CONF_BOOL))                                               \
+			c->o->field = e->value->u.b;                                               \
+	}
+
+#define INT_FIELD(fn, field)                                                                       \
+	static void fn(cfg_t *c, const nd_conf_entry_t *e)                                         \
+	{                                                                                          \
+		if (want(c, e->value, ND_CONF_INT))                                                \
+			c->o->field = clamp_int(e->value->u.i);                                    \
+	}
+
+STRING_FIELD(apply_client_advertise, client_advertise)
+STRING_FIELD(apply_server_name, server_name)
+STRING_FIELD(apply_host, host)
+STRING_FIELD(apply_log_file, log_file)
+STRING_FIELD(apply_remote_syslog, remote_syslog)
+STRING_FIELD(apply_pid_file, pid_file)
+STRING_FIELD(apply_ports_file_dir, ports_file_dir)
+STRING_FIELD(apply_http_base_path, http_base_path)
+STRING_FIELD(apply_no_auth_user, no_auth_user)
+BOOL_FIELD(apply_debug, debug)
+BOOL_FIELD(apply_trace, trace)
+BOOL_FIELD(apply_logtime, logtime)
+BOOL_FIELD(apply_syslog, syslog)
+BOOL_FIELD(apply_no_header_support, no_header_support)
+INT_FIELD(apply_port, port)
+INT_FIELD(apply_http_port, http_port)
+INT_FIELD(apply_max_connections, max_connections)
+INT_FIELD(apply_max_traced_msg_len, max_traced_msg_len)
+INT_FIELD(apply_max_subscriptions, max_subscriptions)
+INT_FIELD(apply_ping_max, ping_max)
+INT_FIELD(apply_connect_error_reports, connect_error_reports)
+INT_FIELD(apply_reconnect_error_reports, reconnect_error_reports)
+
+static void apply_trace_verbose(cfg_t *c, const nd_conf_entry_t *e)
+{
+	if (want(c, e->value, ND_CONF_BOOL))
+		c->o->trace_verbose = c->o->trace = e->value->u.b;
+}
+
+static void apply_listen(cfg_t *c, const nd_conf_entry_t *e)
+{
+	char *host;
+	int port;
+	if (!parse_listen(c, e->value, &host, &port))
+		return;
+	free(c->o->host);
+	c->o->host = host != NULL ? host : xstrdup("");
+	c->o->port = port;
+}
+
+static void apply_http(cfg_t *c, const nd_conf_entry_t *e)
+{
+	char *host;
+	int port;
+	if (!parse_listen(c, e->value, &host, &port))
+		return;
+	free(c->o->http_host);
+	c->o->http_host = host != NULL ? host : xstrdup("");
+	c->o->http_port = port;
+}
+
+static void apply_log_size_limit(cfg_t *c, const nd_conf_entry_t *e)
+{
+	if (want(c, e->value, ND_CONF_INT))
+		c->o->log_size_limit = e->value->u.i;
+}
+
+static void apply_max_pending(cfg_t *c, const nd_conf_entry_t *e)
+{
+	if (want(c, e->value, ND_CONF_INT))
+		c->o->max_pending = e->value->u.i;
+}
+
+static void apply_max_control_line(cfg_t *c, const nd_conf_entry_t *e)
+{
+	if (!want(c, e->value, ND_CONF_INT))
+		return;
+	if (e->value->u.i > INT32_MAX) {
+		ERR(c, e->value, "%s value is too big", e->key);
+		return;
+	}
+	/* A negative value would make every control line too long in the reference; natsd
+	 * treats it as "no limit" rather than refusing every client. */
+	c->o->max_control_line = e->value->u.i < 0 ? UINT32_MAX : (uint32_t)e->value->u.i;
+}
+
+static void apply_max_payload(cfg_t *c, const nd_conf_entry_t *e)
+{
+	if (!want(c, e->value, ND_CONF_INT))
+		return;
+	if (e->value->u.i > INT32_MAX) {
+		ERR(c, e->value, "%s value is too big", e->key);
+		return;
+	}
+	c->o->max_payload = e->value->u.i;
+}
+
+static void apply_max_sub_tokens(cfg_t *c, const nd_conf_entry_t *e)
+{
+	if (!want(c, e->value, ND_CONF_INT))
+		return;
+	if (e->value->u.i > 255)
+		ERR(c, e->value, "%s value is too big", e->key);
+	else if (e->value->u.i <= 0)
+		ERR(c, e->value, "%s value can not be negative", e->key);
+	else
+		c->o->max_sub_tokens = (int)e->value->u.i;
+}
+
+static void apply_ping_interval(cfg_t *c, const nd_conf_entry_t *e)
+{
+	uint64_t ms;
+	if (parse_duration_opt(c, "ping_interval", e->value, &ms))
+		c->o->ping_interval_ms = ms;
+	else
+		c->o->ping_interval_ms = 0; /* the reference stores 0 (then the default) */
+}
+
+static void apply_write_deadline(cfg_t *c, const nd_conf_entry_t *e)
+{
+	uint64_t ms;
+	if (parse_duration_opt(c, "write_deadline", e->value, &ms))
+		c->o->write_deadline_ms = ms;
+	else
+		c->o->write_deadline_ms = 0;
+}
+
+static void apply_lame_duck(cfg_t *c, const nd_conf_entry_t *e, bool grace)
+{
+	const char *field = grace ? "lame_duck_grace_period" : "lame_duck_duration";
+	if (!want(c, e->value, ND_CONF_STRING))
+		return;
+	int64_t ns;
+	char err[256], d[32];
+	if (nd_go_parse_duration(e->value->u.str.p, &ns, err, sizeof(err)) != 0) {
+		ERR(c, e->value, "error parsing %s: %s", field, err);
+		return;
+	}
+	if (!grace && ns < 30LL * 1000000000) {
+		nd_go_format_duration(ns, d, sizeof(d));
+		ERR(c, e->value, "invalid lame_duck_duration of %s, minimum is 30 seconds", d);
+		return;
+	}
+	if (grace && ns < 0) {
+		ERR(c, e->value, "invalid lame_duck_grace_period, needs to be positive");
+		return;
+	}
+	if (grace)
+		c->o->lame_duck_grace_ms = (uint64_t)(ns / 1000000);
+	else
+		c->o->lame_duck_duration_ms = (uint64_t)(ns / 1000000);
+}
+
+static void apply_lame_duck_duration(cfg_t *c, const nd_conf_entry_t *e)
+{
+	apply_lame_duck(c, e, false);
+}
+
+static void apply_lame_duck_grace(cfg_t *c, const nd_conf_entry_t *e)
+{
+	apply_lame_duck(c, e, true);
+}
+
+/* Keys natsd accepts and has no use for: the reference's switches for features natsd does
+ * not have, where "off" is natsd's only behaviour. Type-checked, then nothing to do. */
+static void apply_bool_noop(cfg_t *c, const nd_conf_entry_t *e)
+{
+	want(c, e->value, ND_CONF_BOOL);
+}
+
+static void apply_workers(cfg_t *c, const nd_conf_entry_t *e)
+{
+	if (!want(c, e->value, ND_CONF_INT))
+		return;
+	if (e->value->u.i < 0 || e->value->u.i > 1024)
+		ERR(c, e->value, "workers must be between 0 (one per CPU) and 1024");
+	else
+		c->o->workers = (unsigned)e->value->u.i;
+}
+
+static void apply_spin(cfg_t *c, const nd_conf_entry_t *e)
+{
+	if (!want(c, e->value, ND_CONF_INT))
+		return;
+	if (e->value->u.i < 0 || e->value->u.i > 1000)
+		ERR(c, e->value, "spin must be between 0 and 1000 microseconds");
+	else
+		c->o->spin_us = (unsigned)e->value->u.i;
+}
+
+/* Known to the reference, not implemented by natsd yet: refused, never ignored. */
+static void apply_unsupported(cfg_t *c, const nd_conf_entry_t *e)
+{
+	char q[512];
+	nd_go_quote(e->key, strlen(e->key), q, sizeof(q));
+	ERR(c, e->value, "%s is not supported by natsd yet", q);
+}
+
+static const directive_t directives[] = {
+    {NAMES("listen"), apply_listen},
+    {NAMES("client_advertise"), apply_client_advertise},
+    {NAMES("port"), apply_port},
+    {NAMES("server_name"), apply_server_name},
+    {NAMES("host", "net"), apply_host},
+    {NAMES("debug"), apply_debug},
+    {NAMES("trace"), apply_trace},
+    {NAMES("trace_verbose"), apply_trace_verbose},
+    {NAMES("logtime"), apply_logtime},
+    {NAMES("authorization"), apply_authorization},
+    {NAMES("http"), apply_http},
+    {NAMES("http_port", "monitor_port"), apply_http_port},
+    {NAMES("http_base_path"), apply_http_base_path},
+    {NAMES("logfile", "log_file"), apply_log_file},
+    {NAMES("logfile_size_limit", "log_size_limit"), apply_log_size_limit},
+    {NAMES("syslog"), apply_syslog},
+    {NAMES("remote_syslog"), apply_remote_syslog},
+    {NAMES("pidfile", "pid_file"), apply_pid_file},
+    {NAMES("ports_file_dir"), apply_ports_file_dir},
+    {NAMES("max_control_line"), apply_max_control_line},
+    {NAMES("max_payload"), apply_max_payload},
+    {NAMES("max_pending"), apply_max_pending},
+    {NAMES("max_connections", "max_conn"), apply_max_connections},
+    {NAMES("max_traced_msg_len"), apply_max_traced_msg_len},
+    {NAMES("max_subscriptions", "max_subs"), apply_max_subscriptions},
+    {NAMES("max_sub_tokens", "max_subscription_tokens"), apply_max_sub_tokens},
+    {NAMES("ping_interval"), apply_ping_interval},
+    {NAMES("ping_max"), apply_ping_max},
+    {NAMES("write_deadline"), apply_write_deadline},
+    {NAMES("lame_duck_duration"), apply_lame_duck_duration},
+    {NAMES("lame_duck_grace_period"), apply_lame_duck_grace},
+    {NAMES("no_auth_user"), apply_no_auth_user},
+    {NAMES("no_header_support"), apply_no_header_support},
+    {NAMES("connect_error_reports"), apply_connect_error_reports},
+    {NAMES("reconnect_error_reports"), apply_reconnect_error_reports},
+    {NAMES("disable_sublist_cache", "no_sublist_cache"), apply_bool_noop},
+    {NAMES("no_system_account", "no_system", "no_sys_acc"), apply_bool_noop},
+    {NAMES("workers"), apply_workers},
+    {NAMES("spin"), apply_spin},
+    /* Later issues: peer links, TLS, accounts, JetStream and the rest. */
+    {NAMES("cluster", "gateway", "leaf", "leafnodes", "tls", "accounts", "websocket", "ws", "mqtt",
+	   "jetstream", "store_dir", "storedir", "mappings", "maps", "operator", "operators",
+	   "roots", "root", "root_operators", "root_operator", "resolver", "account_resolver",
+	   "accounts_resolver", "resolver_tls", "resolver_preload", "resolver_pinned_accounts",
+	   "trusted", "trusted_keys", "system_account", "system", "ocsp", "allow_non_tls",
+	   "server_tags", "default_js_domain", "https", "https_port", "prof_port"),
+     apply_unsupported},
+};
+
+static const directive_t *find_directive(const char *key)
+{
+	for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+		if (is_key(key, directives[i].names))
+			return &directives[i];
+	return NULL;
+}
+
+int nd_config_apply(nd_opts_t *o, const nd_conf_value_t *root, nd_config_report_t *r)
+{
+	cfg_t c = {o, r};
+	size_t before = r->nerrors;
+	for (size_t i = 0; i < root->u.map.n; i++) {
+		const nd_conf_entry_t *e = &root->u.map.entries[i];
+		const directive_t *d = find_directive(e->key);
+		if (d != NULL)
+			d->apply(&c, e);
+		else if (!e->value->used_as_variable)
+			unknown_field(&c, e->key, e->value);
+	}
+	return r->nerrors > before ? -1 : 0;
+}
+
+/* The reference prints the end of input of some parse errors as a raw NUL byte; we write it
+ * as the two characters \0 so that the message stays one C string (known difference). */
+static char *printable_error(const char *err, size_t len)
+{
+	char *out = malloc(2 * len + 1), *p = out;
+	if (out == NULL)
+		abort();
+	for (size_t i = 0; i < len; i++) {
+		if (err[i] == '\0') {
+			*p++ = '\\';
+			*p++ = '0';
+		} else {
+			*p++ = err[i];
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+int nd_config_load_file(nd_opts_t *o, const char *path, nd_config_report_t *r)
+{
+	char *err = NULL;
+	size_t errlen = 0;
+	nd_conf_value_t *root = nd_conf_parse_file_n(path, NULL, &err, &errlen);
+	if (root == NULL) {
+		r->parse_error = printable_error(err, errlen);
+		free(err);
+		return -1;
+	}
+	free(o->config_file);
+	o->config_file = xstrdup(path);
+	int rc = nd_config_apply(o, root, r);
+	nd_conf_free(root);
+	return rc;
+}
+
+int nd_config_set(nd_opts_t *o, const char *key, const nd_conf_value_t *value,
+		  nd_config_report_t *r)
+{
+	cfg_t c = {o, r};
+	size_t before = r->nerrors;
+	char **single = NULL;
+	if (strcmp(key, "authorization.user") == 0)
+		single = &o->username;
+	else if (strcmp(key, "authorization.password") == 0)
+		single = &o->password;
+	else if (strcmp(key, "authorization.token") == 0)
+		single = &o->token;
+	if (single != NULL) {
+		if (want(&c, value, ND_CONF_STRING))
+			set_str(single, value);
+		return r->nerrors > before ? -1 : 0;
+	}
+	nd_conf_entry_t e = {.key = (char *)(uintptr_t)key,
+			     .value = (nd_conf_value_t *)(uintptr_t)value};
+	const char *dot = strchr(key, '.');
+	char top[64];
+	snprintf(top, sizeof(top), "%.*s", (int)(dot ? (size_t)(dot - key) : strlen(key)), key);
+	const directive_t *d = find_directive(top);
+	if (d == NULL || (dot != NULL && d->apply != apply_unsupported)) {
+		ERR(&c, NULL, "unknown option %s", key);
+		return -1;
+	}
+	if (d->apply == apply_unsupported) {
+		e.key = top;
+		ERR(&c, NULL, "%s is not supported by natsd yet", top);
+		return -1;
+	}
+	d->apply(&c, &e);
+	return r->nerrors > before ? -1 : 0;
+}
+
+void nd_config_baseline(nd_opts_t *o)
+{
+	nd_opts_t d;
+	nd_opts_default(&d);
+	if (o->host == NULL || o->host[0] == '\0') {
+		free(o->host);
+		o->host = xstrdup(d.host);
+	}
+	if (o->port == 0)
+		o->port = d.port;
+	if (o->max_connections == 0)
+		o->max_connections = d.max_connections;
+	if (o->ping_interval_ms == 0)
+		o->ping_interval_ms = d.ping_interval_ms;
+	if (o->ping_max == 0)
+		o->ping_max = d.ping_max;
+	if (o->max_control_line == 0)
+		o->max_control_line = d.max_control_line;
+	if (o->max_payload == 0)
+		o->max_payload = d.max_payload;
+	if (o->max_pending == 0)
+		o->max_pending = d.max_pending;
+	if (o->write_deadline_ms == 0)
+		o->write_deadline_ms = d.write_deadline_ms;
+	if (o->lame_duck_duration_ms == 0)
+		o->lame_duck_duration_ms = d.lame_duck_duration_ms;
+	if (o->lame_duck_grace_ms == 0)
+		o->lame_duck_grace_ms = d.lame_duck_grace_ms;
+	if (o->connect_error_reports == 0)
+		o->connect_error_reports = d.connect_error_reports;
+	if (o->reconnect_error_reports == 0)
+		o->reconnect_error_reports = d.reconnect_error_reports;
+	nd_opts_deinit(&d);
+}

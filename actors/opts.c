@@ -1,0 +1,178 @@
+/* Options: defaults, copies, the start-up checks and shared snapshots. */
+#include "actors/opts.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/gotime.h"
+
+#define DEFAULT_MAX_PAYLOAD (1024 * 1024)
+#define DEFAULT_MAX_PENDING (64 * 1024 * 1024)
+#define DEFAULT_MAX_CONTROL_LINE 4096
+#define DEFAULT_MAX_CONNECTIONS (64 * 1024)
+#define DEFAULT_PING_INTERVAL_MS (2 * 60 * 1000)
+#define DEFAULT_PING_MAX 2
+#define DEFAULT_WRITE_DEADLINE_MS (10 * 1000)
+#define DEFAULT_AUTH_TIMEOUT_MS 2000
+#define DEFAULT_LAME_DUCK_DURATION_MS (2 * 60 * 1000)
+#define DEFAULT_LAME_DUCK_GRACE_MS (10 * 1000)
+
+static char *xstrdup(const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	char *d = strdup(s);
+	if (d == NULL)
+		abort();
+	return d;
+}
+
+void nd_opts_default(nd_opts_t *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->host = xstrdup("0.0.0.0");
+	o->port = 4222;
+	o->max_payload = DEFAULT_MAX_PAYLOAD;
+	o->max_pending = DEFAULT_MAX_PENDING;
+	o->max_control_line = DEFAULT_MAX_CONTROL_LINE;
+	o->max_connections = DEFAULT_MAX_CONNECTIONS;
+	o->ping_interval_ms = DEFAULT_PING_INTERVAL_MS;
+	o->ping_max = DEFAULT_PING_MAX;
+	o->write_deadline_ms = DEFAULT_WRITE_DEADLINE_MS;
+	o->logtime = true;
+	o->lame_duck_duration_ms = DEFAULT_LAME_DUCK_DURATION_MS;
+	o->lame_duck_grace_ms = DEFAULT_LAME_DUCK_GRACE_MS;
+	o->connect_error_reports = 3600;
+	o->reconnect_error_reports = 1;
+	o->spin_us = 20;
+}
+
+/* Every owned string of nd_opts_t, for copy and deinit. */
+#define FOR_EACH_STRING(o, X)                                                                      \
+	X((o)->host)                                                                               \
+	X((o)->server_name)                                                                        \
+	X((o)->client_advertise)                                                                   \
+	X((o)->username)                                                                           \
+	X((o)->password)                                                                           \
+	X((o)->token)                                                                              \
+	X((o)->no_auth_user)                                                                       \
+	X((o)->remote_syslog)                                                                      \
+	X((o)->log_file)                                                                           \
+	X((o)->pid_file)                                                                           \
+	X((o)->ports_file_dir)                                                                     \
+	X((o)->http_host)                                                                          \
+	X((o)->http_base_path)                                                                     \
+	X((o)->config_file)
+
+void nd_opts_deinit(nd_opts_t *o)
+{
+#define FREE_IT(f)                                                                                 \
+	free(f);                                                                                   \
+	f = NULL;
+	FOR_EACH_STRING(o, FREE_IT)
+#undef FREE_IT
+	nd_users_unref(o->users);
+	o->users = NULL;
+}
+
+void nd_opts_copy(nd_opts_t *dst, const nd_opts_t *src)
+{
+	*dst = *src;
+#define DUP_IT(f) f = xstrdup(f);
+	FOR_EACH_STRING(dst, DUP_IT)
+#undef DUP_IT
+	dst->users = nd_users_ref(src->users);
+}
+
+nd_auth_conf_t nd_opts_auth(const nd_opts_t *o)
+{
+	return (nd_auth_conf_t){.username = o->username,
+				.password = o->password,
+				.token = o->token,
+				.users = o->users,
+				.no_auth_user = o->no_auth_user};
+}
+
+uint64_t nd_opts_auth_timeout_ms(const nd_opts_t *o)
+{
+	if (o->auth_timeout_s == 0)
+		return DEFAULT_AUTH_TIMEOUT_MS;
+	if (o->auth_timeout_s < 0)
+		return 0; /* the reference's timer fires at once */
+	return (uint64_t)(o->auth_timeout_s * 1000.0 + 0.5);
+}
+
+int nd_opts_validate(const nd_opts_t *o, char *err, size_t errlen)
+{
+	char a[32], b[32];
+	if (o->lame_duck_duration_ms > 0 && o->lame_duck_grace_ms >= o->lame_duck_duration_ms) {
+		nd_go_format_duration((int64_t)o->lame_duck_grace_ms * 1000000, a, sizeof(a));
+		nd_go_format_duration((int64_t)o->lame_duck_duration_ms * 1000000, b, sizeof(b));
+		snprintf(err, errlen,
+			 "lame duck grace period (%s) should be strictly lower than lame duck "
+			 "duration (%s)",
+			 a, b);
+		return -1;
+	}
+	if (o->max_payload > o->max_pending) {
+		snprintf(err, errlen, "max_payload (%lld) cannot be higher than max_pending (%lld)",
+			 (long long)o->max_payload, (long long)o->max_pending);
+		return -1;
+	}
+	if (o->no_auth_user != NULL && o->no_auth_user[0] != '\0') {
+		if (nd_users_count(o->users) == 0) {
+			snprintf(err, errlen,
+				 "no_auth_user: \"%s\" present, but users are not defined",
+				 o->no_auth_user);
+			return -1;
+		}
+		if (nd_users_find(o->users, o->no_auth_user) == NULL) {
+			snprintf(
+			    err, errlen,
+			    "no_auth_user: \"%s\" not present as user in authorization block or "
+			    "account configuration",
+			    o->no_auth_user);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct nd_opts_snap {
+	atomic_int refs;
+	nd_opts_t o;
+};
+
+nd_opts_snap_t *nd_opts_snap_create(nd_opts_t *o)
+{
+	nd_opts_snap_t *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		abort();
+	atomic_init(&s->refs, 1);
+	s->o = *o;
+	memset(o, 0, sizeof(*o));
+	return s;
+}
+
+nd_opts_snap_t *nd_opts_snap_ref(nd_opts_snap_t *s)
+{
+	/* relaxed: the caller holds a reference already. */
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void nd_opts_snap_unref(nd_opts_snap_t *s)
+{
+	/* acq_rel: the last owner frees after every other owner's reads. */
+	if (s == NULL || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	nd_opts_deinit(&s->o);
+	free(s);
+}
+
+const nd_opts_t *nd_opts_snap_get(const nd_opts_snap_t *s)
+{
+	return &s->o;
+}

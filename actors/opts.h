@@ -1,0 +1,97 @@
+/* The server's options: every setting of the configuration file and the command line that
+ * natsd implements, with the reference server's defaults (server/const.go and opts.go, not its
+ * docs). A running server holds them as an immutable, reference-counted snapshot; a reload
+ * builds a new snapshot and hands it to every connection. */
+#ifndef ND_ACTORS_OPTS_H
+#define ND_ACTORS_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actors/auth.h"
+
+typedef struct nd_opts {
+	/* Client listener and identity. */
+	char *host;             /* "0.0.0.0" */
+	int port;               /* 4222; -1 picks a random free port, as the reference does */
+	char *server_name;      /* NULL: the server id */
+	char *client_advertise; /* NULL: not set; "host" or "host:port" */
+
+	/* Limits. */
+	int64_t max_payload;        /* 1 MiB */
+	int64_t max_pending;        /* 64 MiB */
+	uint32_t max_control_line;  /* 4096 */
+	int max_connections;        /* 65536 */
+	int max_subscriptions;      /* 0: unlimited */
+	int max_sub_tokens;         /* 0: unlimited */
+	uint64_t ping_interval_ms;  /* 2 min */
+	int ping_max;               /* 2 */
+	uint64_t write_deadline_ms; /* 10 s */
+	bool no_header_support;
+
+	/* Authorization. */
+	char *username, *password, *token; /* single user / token (also --user --pass --auth) */
+	nd_users_t *users;                 /* users and NKey users; NULL: none */
+	char *no_auth_user;
+	double auth_timeout_s; /* 0: default (2 s) */
+
+	/* Logging. */
+	bool debug, trace, trace_verbose;
+	bool logtime; /* true */
+	bool syslog;
+	char *remote_syslog;
+	char *log_file;
+	int64_t log_size_limit;
+	int max_traced_msg_len;
+
+	/* Process files. */
+	char *pid_file;
+	char *ports_file_dir;
+
+	/* Monitoring (served by the monitoring module). */
+	char *http_host; /* NULL: host */
+	int http_port;   /* 0: off */
+	int https_port;
+	char *http_base_path;
+
+	/* Lame duck mode. */
+	uint64_t lame_duck_duration_ms; /* 2 min */
+	uint64_t lame_duck_grace_ms;    /* 10 s */
+
+	/* Kept for compatibility; used once peer links exist. */
+	int connect_error_reports;   /* 3600 */
+	int reconnect_error_reports; /* 1 */
+
+	/* natsd's own. */
+	unsigned workers; /* 0: one per CPU */
+	unsigned spin_us; /* idle spin before a worker sleeps */
+
+	char *config_file; /* NULL: none */
+} nd_opts_t;
+
+void nd_opts_default(nd_opts_t *o);
+void nd_opts_deinit(nd_opts_t *o);
+/* Deep copy (the user list is shared by reference). */
+void nd_opts_copy(nd_opts_t *dst, const nd_opts_t *src);
+
+/* The authorization part, as the auth module reads it. */
+nd_auth_conf_t nd_opts_auth(const nd_opts_t *o);
+
+/* The authentication timeout in milliseconds (the reference's default of 2 s for 0). */
+uint64_t nd_opts_auth_timeout_ms(const nd_opts_t *o);
+
+/* Checks what the reference checks when a server starts (validateOptions): returns 0, or -1
+ * with its message in err (e.g. "max_payload (104857600) cannot be higher than max_pending
+ * (67108864)"). */
+int nd_opts_validate(const nd_opts_t *o, char *err, size_t errlen);
+
+/* A shared, immutable snapshot of options. */
+typedef struct nd_opts_snap nd_opts_snap_t;
+
+/* Takes o over (o is left zeroed). One reference. */
+nd_opts_snap_t *nd_opts_snap_create(nd_opts_t *o);
+nd_opts_snap_t *nd_opts_snap_ref(nd_opts_snap_t *s);
+void nd_opts_snap_unref(nd_opts_snap_t *s);
+const nd_opts_t *nd_opts_snap_get(const nd_opts_snap_t *s);
+
+#endif
