@@ -6,6 +6,8 @@
  *   > bytes           send bytes on connection 1; "N> bytes" sends on connection N (1-9),
  *                     opening it on first use
  *   ~ ms              wait
+ *   @ conf text       (before any send) start both servers with a configuration file holding
+ *                     text (escapes apply, so \n separates lines); several @ lines append
  * After every send the runner waits 40 ms (so that connections see each other's effects in
  * order); at the end it reads every connection until it has been quiet for 300 ms.
  * Escapes in bytes: \r \n \t \\ \xNN, and {N*c} for N copies of the character c.
@@ -173,7 +175,44 @@ static void run(nd_server_kind_t kind, const char *path, buf_t *out)
 	const char *who = kind == ND_SERVER_NATSD ? "natsd" : "nats-server";
 	nd_test_server_t srv;
 	char msg[512];
-	if (nd_test_server_start(&srv, kind, NULL) != 0) {
+	/* A configuration from the transcript's "@ conf" lines, in a file of its own per run. */
+	char conf_path[256] = "";
+	const char *extra[3] = {NULL, NULL, NULL};
+	FILE *pre = fopen(path, "r");
+	if (pre != NULL) {
+		buf_t conf = {0}, piece = {0};
+		char *l = NULL;
+		size_t lcap = 0;
+		ssize_t ll;
+		while ((ll = getline(&l, &lcap, pre)) >= 0) {
+			while (ll > 0 && (l[ll - 1] == '\n' || l[ll - 1] == '\r'))
+				l[--ll] = '\0';
+			if (strncmp(l, "@ conf ", 7) == 0) {
+				unescape(l + 7, &piece);
+				buf_put(&conf, piece.p, piece.n);
+				buf_puts(&conf, "\n");
+			}
+		}
+		free(l);
+		fclose(pre);
+		if (conf.n > 0) {
+			snprintf(conf_path, sizeof(conf_path), "/tmp/nd-transcript-%d-%d.conf",
+				 (int)getpid(), (int)kind);
+			FILE *cf = fopen(conf_path, "w");
+			if (cf != NULL) {
+				fwrite(conf.p, 1, conf.n, cf);
+				fclose(cf);
+			}
+			extra[0] = "-c";
+			extra[1] = conf_path;
+		}
+		free(conf.p);
+		free(piece.p);
+	}
+	int started = nd_test_server_start(&srv, kind, extra[0] ? extra : NULL);
+	if (conf_path[0] != '\0')
+		unlink(conf_path);
+	if (started != 0) {
 		snprintf(msg, sizeof(msg), "!!! %s did not start\n", who);
 		buf_puts(out, msg);
 		buf_puts(out, srv.proc.log);
@@ -196,7 +235,7 @@ static void run(nd_server_kind_t kind, const char *path, buf_t *out)
 	while ((len = getline(&raw, &rawcap, f)) >= 0) {
 		while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
 			raw[--len] = '\0';
-		if (len == 0 || raw[0] == '#')
+		if (len == 0 || raw[0] == '#' || raw[0] == '@')
 			continue;
 		if (raw[0] == '~') {
 			usleep((useconds_t)atoi(raw + 1) * 1000u);
