@@ -779,29 +779,42 @@ static bool process_connect(nd_client_t *c, const nd_op_t *op)
 	return true;
 }
 
-/* CONNECT's JSON with the value of "pass" replaced by [REDACTED], as the reference traces it. */
+/* Copies the JSON text a[0..n) into out with the string value of "key" replaced by
+ * [REDACTED]. Returns the length written (out has room for n + 16). */
+static size_t redact_value(const char *a, size_t n, const char *key, char *out)
+{
+	size_t kl = strlen(key);
+	const char *k = memmem(a, n, key, kl);
+	if (k == NULL) {
+		memcpy(out, a, n);
+		return n;
+	}
+	size_t i = (size_t)(k - a) + kl;
+	while (i < n && (a[i] == ' ' || a[i] == '\t' || a[i] == ':'))
+		i++;
+	size_t start = i, end = i;
+	if (i < n && a[i] == '"') {
+		start = end = i + 1;
+		while (end < n && a[end] != '"')
+			end += a[end] == '\\' ? 2 : 1;
+		if (end > n)
+			end = n;
+	}
+	memcpy(out, a, start);
+	memcpy(out + start, "[REDACTED]", 10);
+	memcpy(out + start + 10, a + end, n - end);
+	return start + 10 + (n - end);
+}
+
+/* CONNECT as the reference traces it, with the password redacted; natsd also redacts the token
+ * (the reference 2.9 prints it), so that no secret reaches a log. */
 static void trace_connect(nd_client_t *c, const nd_op_t *op)
 {
-	const char *a = op->arg.p;
 	size_t n = op->arg.n > TRACE_MAX ? TRACE_MAX : op->arg.n;
-	const char *k = memmem(a, n, "\"pass\":", 7);
-	if (k == NULL) {
-		nd_log_trace("%s - <<- [CONNECT %.*s]", c->tag, (int)n, a);
-		return;
-	}
-	size_t start = (size_t)(k - a) + 7;
-	size_t i = start;
-	while (i < n && (a[i] == ' ' || a[i] == '\t'))
-		i++;
-	if (i < n && a[i] == '"') {
-		i++;
-		while (i < n && a[i] != '"')
-			i += a[i] == '\\' ? 2 : 1;
-		if (i < n)
-			i++;
-	}
-	nd_log_trace("%s - <<- [CONNECT %.*s\"[REDACTED]\"%.*s]", c->tag, (int)start, a,
-		     (int)(i < n ? n - i : 0), a + (i < n ? i : n));
+	char first[TRACE_MAX + 16], second[TRACE_MAX + 32];
+	size_t n1 = redact_value(op->arg.p, n, "\"pass\"", first);
+	size_t n2 = redact_value(first, n1, "\"auth_token\"", second);
+	nd_log_trace("%s - <<- [CONNECT %.*s]", c->tag, (int)n2, second);
 }
 
 /* The reference's protocol trace of what a client sent: `<<- [OP args]`, the payload as

@@ -27,15 +27,20 @@ static void write_conf(const char *text)
 	fclose(f);
 }
 
-/* Starts natsd with a configuration file holding text. */
-static void start_with(const char *text)
+/* Starts natsd with a configuration file holding text, and flag (or NULL). */
+static void start_with_flag(const char *text, const char *flag)
 {
 	snprintf(conf_path, sizeof(conf_path), "/tmp/nd-test-auth-%d.conf", (int)getpid());
 	write_conf(text);
-	const char *extra[] = {"-c", conf_path, NULL};
+	const char *extra[] = {"-c", conf_path, flag, NULL};
 	cr_assert_eq(nd_test_server_start(&server, ND_SERVER_NATSD, extra), 0,
 		     "natsd did not start: %s", server.proc.log);
 	running = true;
+}
+
+static void start_with(const char *text)
+{
+	start_with_flag(text, NULL);
 }
 
 static void teardown(void)
@@ -141,6 +146,33 @@ ND_TEST(auth, nkey_signature_of_the_nonce)
 	natsOptions_Destroy(o);
 	unlink(seed_file);
 	unlink(other_seed_file);
+}
+
+ND_TEST(auth, secrets_never_reach_the_log)
+{
+	start_with_flag("authorization { user: alice, password: \"s3cret-pw\" }\n", "-V");
+	natsConnection *nc = NULL;
+	cr_assert_eq(connect_user(&nc, "alice", "s3cret-pw"), NATS_OK);
+	cr_assert_eq(natsConnection_Flush(nc), NATS_OK);
+	natsConnection_Destroy(nc);
+	cr_assert(nd_proc_wait_output(&server.proc, "\"pass\":\"[REDACTED]\"", 5000), "%s",
+		  server.proc.log);
+	cr_assert_null(strstr(server.proc.log, "s3cret-pw"), "%s", server.proc.log);
+}
+
+ND_TEST(auth, tokens_never_reach_the_log)
+{
+	start_with_flag("authorization { token: \"t0ken-secret\" }\n", "-DV");
+	natsOptions *o = options();
+	natsOptions_SetToken(o, "t0ken-secret");
+	natsConnection *nc = NULL;
+	cr_assert_eq(natsConnection_Connect(&nc, o), NATS_OK);
+	cr_assert_eq(natsConnection_Flush(nc), NATS_OK);
+	natsConnection_Destroy(nc);
+	natsOptions_Destroy(o);
+	cr_assert(nd_proc_wait_output(&server.proc, "\"auth_token\":\"[REDACTED]\"", 5000), "%s",
+		  server.proc.log);
+	cr_assert_null(strstr(server.proc.log, "t0ken-secret"), "%s", server.proc.log);
 }
 
 /* ---- permissions, as an application sees them ---- */
