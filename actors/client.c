@@ -36,12 +36,21 @@
 #define TRACE_MAX 4096 /* bytes of a protocol line shown in a trace */
 
 /* Messages a client accepts from other actors (client.h). */
-enum { MSG_RELOAD = 1, MSG_LAME_DUCK_INFO, MSG_CLOSE };
+enum { MSG_RELOAD = 1, MSG_LAME_DUCK_INFO, MSG_CLOSE, MSG_INFO_REQUEST };
 
 typedef struct reload_msg {
 	nd_msg_t hdr;
 	nd_opts_snap_t *snap;
 } reload_msg_t;
+
+typedef struct info_request_msg {
+	nd_msg_t hdr;
+	nd_actor_t *reply_to; /* a reference, released with the message */
+	uint16_t reply_type;
+	bool subs;
+	bool answered;
+	uint64_t request_id;
+} info_request_msg_t;
 
 typedef struct close_msg {
 	nd_msg_t hdr;
@@ -99,6 +108,11 @@ typedef struct nd_client {
 	uint64_t last_activity_ms;
 
 	uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
+	int64_t start_ns;       /* CLOCK_REALTIME at accept, for monitoring */
+	uint64_t ping_sent_ms;  /* when the outstanding PING went out (for rtt), 0: none */
+	int64_t rtt_ns;         /* last PING round trip */
+	uint64_t stats_in_msgs; /* what was added to the worker's totals so far */
+	uint64_t stats_in_bytes, stats_out_msgs, stats_out_bytes;
 } nd_client_t;
 
 static const nd_dest_ops_t client_ops;
@@ -196,6 +210,38 @@ static void remove_all_subs(nd_client_t *c)
 			remove_sub(c, c->sids[b]);
 }
 
+static void fill_info(nd_client_t *c, nd_client_info_t *info, bool subs);
+static int64_t realtime_ns(void);
+
+/* Counts this connection's traffic since the last call into its worker's totals (/varz). */
+static void push_counters(nd_client_t *c)
+{
+	nd_server_counters_t *k = nd_server_counters(c->srv, nd_delivery_worker_index(c->d));
+	if (c->in_msgs != c->stats_in_msgs) {
+		nd_server_counter_add(&k->in_msgs, c->in_msgs - c->stats_in_msgs);
+		nd_server_counter_add(&k->in_bytes, c->in_bytes - c->stats_in_bytes);
+		c->stats_in_msgs = c->in_msgs;
+		c->stats_in_bytes = c->in_bytes;
+	}
+	if (c->out_msgs != c->stats_out_msgs) {
+		nd_server_counter_add(&k->out_msgs, c->out_msgs - c->stats_out_msgs);
+		nd_server_counter_add(&k->out_bytes, c->out_bytes - c->stats_out_bytes);
+		c->stats_out_msgs = c->out_msgs;
+		c->stats_out_bytes = c->out_bytes;
+	}
+}
+
+/* A closed connection stays visible in /connz?state=closed for a while. */
+static void keep_closed_info(nd_client_t *c, const char *reason)
+{
+	push_counters(c);
+	nd_client_info_t info;
+	fill_info(c, &info, true);
+	info.stop_ns = realtime_ns();
+	info.reason = strdup(reason);
+	nd_server_closed_add(c->srv, &info);
+}
+
 /* Stops the client. With flush, what is queued (an -ERR, say) is written first; without it
  * (slow consumer, read or write error, EOF) the socket closes now and pending bytes are
  * dropped, as in the reference. Safe from any code on the home worker, also while another
@@ -207,6 +253,7 @@ static void client_close(nd_client_t *c, const char *reason, bool flush)
 	c->closing = true;
 	c->close_reason = reason;
 	nd_log_debug("%s - Client connection closed: %s", c->tag, reason);
+	keep_closed_info(c, reason);
 	remove_all_subs(c);
 	if (flush && nd_outbuf_pending(&c->out) > 0) {
 		c->close_after_flush = true;
@@ -346,6 +393,8 @@ static bool client_deliver(nd_dest_t *dst, nd_sub_t *sub, const nd_pubmsg_t *m)
 	if (nd_outbuf_pending(&c->out) + total > (size_t)c->o->max_pending) {
 		nd_log_info("%s - Slow Consumer Detected: MaxPending of %lld Exceeded", c->tag,
 			    (long long)c->o->max_pending);
+		nd_server_counter_add(
+		    &nd_server_counters(c->srv, nd_delivery_worker_index(c->d))->slow_consumers, 1);
 		client_close(c, "Slow Consumer (Pending Bytes)", false);
 		return false;
 	}
@@ -394,6 +443,7 @@ static void client_flush(nd_dest_t *dst)
 	nd_client_t *c = (nd_client_t *)dst;
 	if (c->fd < 0)
 		return;
+	push_counters(c);
 	ssize_t w = nd_outbuf_write(&c->out, c->fd);
 	if (w < 0 && w != -EAGAIN) {
 		nd_log_debug("%s - Write error: %s", c->tag, strerror((int)-w));
@@ -918,6 +968,13 @@ static bool handle_op(nd_client_t *c, const nd_op_t *op)
 		return true;
 	case ND_OP_PONG:
 		c->pings_out = 0;
+		if (c->ping_sent_ms != 0) {
+			uint64_t now = nd_worker_now_ms(nd_actor_home(c->self));
+			uint64_t ms = now - c->ping_sent_ms;
+			c->rtt_ns =
+			    ms == 0 ? 1000 : (int64_t)ms * 1000000; /* the worker clock is in ms */
+			c->ping_sent_ms = 0;
+		}
 		return true;
 	case ND_OP_CONNECT:
 		return process_connect(c, op);
@@ -1029,6 +1086,7 @@ static void read_some(nd_client_t *c)
 	ssize_t n = read(c->fd, buf, cap);
 	if (n > 0) {
 		process_input(c, buf, (size_t)n);
+		push_counters(c);
 		/* Flow control: while another worker is far behind on what this one sends it, stop
 		 * reading from publishers here (the only throttle; no thread ever blocks). */
 		if (!c->closing && nd_delivery_over_budget(c->d)) {
@@ -1078,6 +1136,8 @@ static void on_ping_timer(nd_actor_t *self, nd_timer_t *t)
 		}
 		c->ping_forced = false;
 		c->pings_out++;
+		if (c->ping_sent_ms == 0)
+			c->ping_sent_ms = now;
 		out_str(c, "PING\r\n");
 	}
 	nd_timer_start(t, c->o->ping_interval_ms);
@@ -1094,7 +1154,154 @@ static void on_write_timer(nd_actor_t *self, nd_timer_t *t)
 		    "pending",
 		    c->tag, (unsigned long long)c->o->write_deadline_ms,
 		    nd_outbuf_pending(&c->out));
+	nd_server_counter_add(
+	    &nd_server_counters(c->srv, nd_delivery_worker_index(c->d))->slow_consumers, 1);
 	client_close(c, "Slow Consumer (Write Deadline)", false);
+}
+
+/* ---- monitoring ---- */
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static char *dup_or_null(const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	char *d = strdup(s);
+	if (d == NULL)
+		abort();
+	return d;
+}
+
+void nd_client_info_deinit(nd_client_info_t *info)
+{
+	free(info->name);
+	free(info->lang);
+	free(info->version);
+	free(info->user);
+	free(info->reason);
+	if (info->subs != NULL) {
+		for (uint32_t i = 0; i < info->nsubs; i++) {
+			free(info->subs[i].subject);
+			free(info->subs[i].queue);
+			free(info->subs[i].sid);
+		}
+		free(info->subs);
+	}
+	memset(info, 0, sizeof(*info));
+}
+
+void nd_client_info_copy(nd_client_info_t *dst, const nd_client_info_t *src)
+{
+	*dst = *src;
+	dst->name = dup_or_null(src->name);
+	dst->lang = dup_or_null(src->lang);
+	dst->version = dup_or_null(src->version);
+	dst->user = dup_or_null(src->user);
+	dst->reason = dup_or_null(src->reason);
+	if (src->subs != NULL) {
+		dst->subs = calloc(src->nsubs ? src->nsubs : 1, sizeof(*dst->subs));
+		if (dst->subs == NULL)
+			abort();
+		for (uint32_t i = 0; i < src->nsubs; i++) {
+			dst->subs[i] = src->subs[i];
+			dst->subs[i].subject = dup_or_null(src->subs[i].subject);
+			dst->subs[i].queue = dup_or_null(src->subs[i].queue);
+			dst->subs[i].sid = dup_or_null(src->subs[i].sid);
+		}
+	}
+}
+
+/* The connection as /connz shows it. */
+static void fill_info(nd_client_t *c, nd_client_info_t *info, bool subs)
+{
+	memset(info, 0, sizeof(*info));
+	info->cid = c->cid;
+	snprintf(info->ip, sizeof(info->ip), "%s", c->ip);
+	info->port = c->port;
+	info->start_ns = c->start_ns;
+	int64_t now = realtime_ns();
+	uint64_t mono = nd_worker_now_ms(nd_actor_home(c->self));
+	info->last_activity_ns = now - (int64_t)(mono - c->last_activity_ms) * 1000000;
+	if (info->last_activity_ns < c->start_ns)
+		info->last_activity_ns = c->start_ns;
+	info->rtt_ns = c->rtt_ns;
+	info->pending_bytes = nd_outbuf_pending(&c->out);
+	info->in_msgs = c->in_msgs;
+	info->out_msgs = c->out_msgs;
+	info->in_bytes = c->in_bytes;
+	info->out_bytes = c->out_bytes;
+	info->nsubs = c->nsubs;
+	info->name = dup_or_null(c->opts.name);
+	info->lang = dup_or_null(c->opts.lang);
+	info->version = dup_or_null(c->opts.version);
+	if (c->opts.nkey != NULL && c->opts.nkey[0] != '\0')
+		info->user = dup_or_null(c->opts.nkey);
+	else if (c->opts.user != NULL && c->opts.user[0] != '\0')
+		info->user = dup_or_null(c->opts.user);
+	if (!subs)
+		return;
+	info->subs = calloc(c->nsubs ? c->nsubs : 1, sizeof(*info->subs));
+	if (info->subs == NULL)
+		abort();
+	uint32_t n = 0;
+	for (uint32_t b = 0; b < c->sid_cap; b++) {
+		for (nd_sub_t *x = c->sids[b]; x != NULL && n < c->nsubs; x = x->sid_next) {
+			nd_client_sub_info_t *si = &info->subs[n++];
+			si->subject = strndup(x->subject, x->subject_len);
+			si->queue = x->queue != NULL ? strndup(x->queue, x->queue_len) : NULL;
+			si->sid = strndup(x->sid, x->sid_len);
+			si->msgs = x->delivered;
+			si->max = x->max;
+		}
+	}
+	info->nsubs = n;
+}
+
+static void info_msg_release(nd_msg_t *msg)
+{
+	nd_client_info_msg_t *m = (nd_client_info_msg_t *)msg;
+	nd_client_info_deinit(&m->info);
+}
+
+static void send_info_reply(nd_actor_t *to, uint16_t type, uint64_t id, nd_client_t *c, bool subs)
+{
+	nd_client_info_msg_t *r = nd_msg_alloc(nd_actor_runtime(to), sizeof(*r), type);
+	r->hdr.dtor = info_msg_release;
+	r->request_id = id;
+	r->valid = c != NULL;
+	if (c != NULL)
+		fill_info(c, &r->info, subs);
+	nd_actor_send(to, &r->hdr);
+}
+
+/* Every request is answered exactly once: by the client, or here when it was released
+ * without being delivered (the client had stopped), so that the requester never waits for a
+ * connection that is gone. */
+static void info_request_release(nd_msg_t *msg)
+{
+	info_request_msg_t *m = (info_request_msg_t *)msg;
+	if (!m->answered)
+		send_info_reply(m->reply_to, m->reply_type, m->request_id, NULL, false);
+	nd_actor_unref(m->reply_to);
+}
+
+void nd_client_send_info_request(nd_actor_t *client, nd_actor_t *reply_to, uint16_t reply_type,
+				 uint64_t request_id, bool subs)
+{
+	info_request_msg_t *m =
+	    nd_msg_alloc(nd_actor_runtime(client), sizeof(*m), MSG_INFO_REQUEST);
+	m->hdr.dtor = info_request_release;
+	m->reply_to = nd_actor_ref(reply_to);
+	m->reply_type = reply_type;
+	m->request_id = request_id;
+	m->subs = subs;
+	nd_actor_send(client, &m->hdr);
 }
 
 /* ---- lifecycle ---- */
@@ -1335,6 +1542,14 @@ static void client_message(nd_actor_t *self, nd_msg_t *msg)
 	case MSG_CLOSE:
 		close_on_request(c, ((close_msg_t *)msg)->why);
 		break;
+	case MSG_INFO_REQUEST: {
+		info_request_msg_t *m = (info_request_msg_t *)msg;
+		if (!c->closing) {
+			send_info_reply(m->reply_to, m->reply_type, m->request_id, c, m->subs);
+			m->answered = true;
+		}
+		break;
+	}
 	default:
 		break;
 	}
@@ -1358,6 +1573,7 @@ void nd_client_spawn(nd_server_t *s, nd_worker_t *home, int fd, uint64_t cid,
 	c->o = nd_opts_snap_get(c->snap);
 	c->fd = fd;
 	c->cid = cid;
+	c->start_ns = realtime_ns();
 	if (peer->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)peer;
 		inet_ntop(AF_INET6, &in6->sin6_addr, c->ip, sizeof(c->ip));

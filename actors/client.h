@@ -6,10 +6,12 @@
 #ifndef ND_ACTORS_CLIENT_H
 #define ND_ACTORS_CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "actors/server.h"
+#include "runtime/msg.h"
 #include "runtime/worker.h"
 
 /* Creates and starts a client actor on `home` for the accepted, non-blocking socket fd (owned
@@ -34,5 +36,50 @@ void nd_client_send_lame_duck_info(nd_actor_t *client);
 
 /* Message: close the connection for this reason. */
 void nd_client_send_close(nd_actor_t *client, nd_client_close_t why);
+
+/* ---- monitoring ---- */
+
+/* One subscription of a connection, as /connz?subs=detail shows it. */
+typedef struct nd_client_sub_info {
+	char *subject, *queue, *sid; /* queue NULL for a plain subscription */
+	uint64_t msgs;               /* delivered so far */
+	int64_t max;                 /* auto-unsubscribe limit, 0: none */
+} nd_client_sub_info_t;
+
+/* A snapshot of a connection for the monitoring endpoints. Times are CLOCK_REALTIME in ns. */
+typedef struct nd_client_info {
+	uint64_t cid;
+	char ip[46];
+	int port;
+	int64_t start_ns, last_activity_ns, stop_ns; /* stop_ns: closed connections only */
+	int64_t rtt_ns;                              /* last PING round trip, 0: none yet */
+	uint64_t pending_bytes;
+	uint64_t in_msgs, out_msgs, in_bytes, out_bytes;
+	uint32_t nsubs;
+	char *name, *lang, *version; /* from CONNECT, NULL if absent */
+	char *user;                  /* the authorized user (name or nkey), NULL if none */
+	char *reason;                /* why it closed (closed connections only) */
+	nd_client_sub_info_t *subs;  /* with subscriptions requested: nsubs entries */
+} nd_client_info_t;
+
+void nd_client_info_deinit(nd_client_info_t *info);
+/* Deep copy. */
+void nd_client_info_copy(nd_client_info_t *dst, const nd_client_info_t *src);
+
+/* The answer to nd_client_send_info_request: a message of the requester's reply_type. */
+typedef struct nd_client_info_msg {
+	nd_msg_t hdr;
+	uint64_t request_id;
+	bool valid; /* false: the connection was already closing */
+	nd_client_info_t info;
+} nd_client_info_msg_t;
+
+/* Message: send a snapshot of yourself to reply_to (as an nd_client_info_msg_t of type
+ * reply_type; the receiver frees it with nd_msg_free, which releases the snapshot), with the
+ * subscription list when subs. A connection that is gone never answers: the requester counts
+ * on a timeout or on the registry it asked. Any thread; reply_to must stay referenced by the
+ * caller until answered. */
+void nd_client_send_info_request(nd_actor_t *client, nd_actor_t *reply_to, uint16_t reply_type,
+				 uint64_t request_id, bool subs);
 
 #endif

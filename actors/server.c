@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "actors/client.h"
@@ -30,6 +31,9 @@
  * (headers and no-responders need 2.2+), so INFO carries the reference version we are
  * compatible with. docs/compatibility.md. */
 #define ND_COMPAT_VERSION "2.9.10"
+
+/* Closed connections kept for /connz?state=closed (the reference's default). */
+#define ND_MAX_CLOSED_CLIENTS 10000
 
 #ifndef NATSD_VERSION
 #define NATSD_VERSION "0.0.0"
@@ -59,6 +63,11 @@ struct nd_server {
 	atomic_long clients;
 	atomic_ullong next_cid;
 	atomic_bool done;
+
+	nd_server_counters_t *counters; /* one per worker */
+	int64_t start_ns;
+	struct nd_client_info *closed; /* ring of max_closed_clients, under mu */
+	size_t closed_cap, closed_next, closed_n;
 };
 
 static char *xstrdup(const char *s)
@@ -152,6 +161,11 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 	s->sub_pool =
 	    nd_pool_create(s->rt, nd_runtime_worker_count(s->rt), sizeof(nd_sub_t), "subs");
 	s->gacc = nd_account_create("$G");
+	s->counters = aligned_alloc(64, nd_runtime_worker_count(s->rt) * sizeof(*s->counters));
+	if (s->counters == NULL)
+		abort();
+	memset(s->counters, 0, nd_runtime_worker_count(s->rt) * sizeof(*s->counters));
+	s->closed_cap = ND_MAX_CLOSED_CLIENTS;
 	uint8_t key[32];
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
 		for (size_t i = 0; i < sizeof(key); i++)
@@ -306,6 +320,9 @@ int nd_server_start(nd_server_t *s)
 		return rc;
 	}
 	s->started = true;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	s->start_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	s->listener = nd_listener_start(s, fd);
 	nd_log_info("Listening for client connections on %s:%d", o->host, s->port);
 	pthread_mutex_lock(&s->mu);
@@ -349,6 +366,12 @@ long nd_server_destroy(nd_server_t *s)
 	nd_account_destroy(s->gacc);
 	nd_opts_snap_unref(s->snap);
 	free(s->ports_file);
+	if (s->closed != NULL) {
+		for (size_t i = 0; i < s->closed_cap; i++)
+			nd_client_info_deinit(&s->closed[i]);
+		free(s->closed);
+	}
+	free(s->counters);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	return leaks;
@@ -566,6 +589,72 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 	nd_reload_plan_deinit(&plan);
 	nd_log_info("Reloaded server configuration");
 	return 0;
+}
+
+/* ---- monitoring ---- */
+
+nd_server_counters_t *nd_server_counters(nd_server_t *s, unsigned worker)
+{
+	return &s->counters[worker];
+}
+
+void nd_server_totals(nd_server_t *s, nd_server_totals_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	unsigned n = nd_runtime_worker_count(s->rt);
+	for (unsigned i = 0; i < n; i++) {
+		nd_server_counters_t *c = &s->counters[i];
+		/* relaxed: totals for display, no ordering with anything else. */
+		out->in_msgs += atomic_load_explicit(&c->in_msgs, memory_order_relaxed);
+		out->in_bytes += atomic_load_explicit(&c->in_bytes, memory_order_relaxed);
+		out->out_msgs += atomic_load_explicit(&c->out_msgs, memory_order_relaxed);
+		out->out_bytes += atomic_load_explicit(&c->out_bytes, memory_order_relaxed);
+		out->slow_consumers +=
+		    atomic_load_explicit(&c->slow_consumers, memory_order_relaxed);
+	}
+	/* relaxed: counters read for display. */
+	out->total_connections = atomic_load_explicit(&s->next_cid, memory_order_relaxed);
+	out->connections = atomic_load_explicit(&s->clients, memory_order_relaxed);
+	out->start_ns = s->start_ns;
+}
+
+void nd_server_closed_add(nd_server_t *s, nd_client_info_t *info)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->closed == NULL && s->closed_cap > 0) {
+		s->closed = calloc(s->closed_cap, sizeof(*s->closed));
+		if (s->closed == NULL)
+			abort();
+	}
+	if (s->closed_cap == 0) {
+		pthread_mutex_unlock(&s->mu);
+		nd_client_info_deinit(info);
+		return;
+	}
+	nd_client_info_t *slot = &s->closed[s->closed_next];
+	if (s->closed_n == s->closed_cap)
+		nd_client_info_deinit(slot);
+	else
+		s->closed_n++;
+	*slot = *info;
+	memset(info, 0, sizeof(*info));
+	s->closed_next = (s->closed_next + 1) % s->closed_cap;
+	pthread_mutex_unlock(&s->mu);
+}
+
+nd_client_info_t *nd_server_closed_list(nd_server_t *s, size_t *n)
+{
+	pthread_mutex_lock(&s->mu);
+	nd_client_info_t *v = calloc(s->closed_n + 1, sizeof(*v));
+	if (v == NULL)
+		abort();
+	size_t first =
+	    (s->closed_next + s->closed_cap - s->closed_n) % (s->closed_cap ? s->closed_cap : 1);
+	for (size_t i = 0; i < s->closed_n; i++)
+		nd_client_info_copy(&v[i], &s->closed[(first + i) % s->closed_cap]);
+	*n = s->closed_n;
+	pthread_mutex_unlock(&s->mu);
+	return v;
 }
 
 /* ---- lame duck mode ---- */

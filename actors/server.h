@@ -3,6 +3,7 @@
 #ifndef ND_ACTORS_SERVER_H
 #define ND_ACTORS_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,6 +84,42 @@ nd_actor_t **nd_server_clients(nd_server_t *s, size_t *n);
 
 /* The listener closed its socket (lame duck mode goes on from there). Listener only. */
 void nd_server_listener_closed(nd_server_t *s);
+
+/* ---- monitoring ---- */
+
+/* Traffic totals of one worker's connections. Written only by that worker (plain load+store,
+ * no locked instruction on the hot path), read by anyone with relaxed loads. */
+typedef struct nd_server_counters {
+	_Atomic uint64_t in_msgs, in_bytes, out_msgs, out_bytes, slow_consumers;
+	char pad[64 - 5 * sizeof(uint64_t) % 64];
+} nd_server_counters_t;
+
+nd_server_counters_t *nd_server_counters(nd_server_t *s, unsigned worker);
+
+/* Adds n to a counter of the calling worker's own slot. */
+static inline void nd_server_counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* relaxed: single writer; readers only need an eventually consistent total. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+typedef struct nd_server_totals {
+	uint64_t in_msgs, in_bytes, out_msgs, out_bytes, slow_consumers;
+	uint64_t total_connections; /* accepted since start */
+	long connections;           /* open now */
+	int64_t start_ns;           /* CLOCK_REALTIME when the server started */
+} nd_server_totals_t;
+
+void nd_server_totals(nd_server_t *s, nd_server_totals_t *out);
+
+/* Keeps a closed connection's snapshot (taken over) for /connz?state=closed, in a ring of the
+ * last max_closed_clients. Any thread. */
+struct nd_client_info;
+void nd_server_closed_add(nd_server_t *s, struct nd_client_info *info);
+
+/* Copies of the kept closed connections, oldest first (caller deinits each and frees). */
+struct nd_client_info *nd_server_closed_list(nd_server_t *s, size_t *n);
 
 /* Lame duck mode closed every client (see nd_server_done). */
 void nd_server_set_done(nd_server_t *s);
