@@ -30,8 +30,7 @@ static const struct {
 
 ND_TEST(password, is_bcrypt_rule)
 {
-	static const char *yes[] = {"$2a$10$", "$2b$04$abc", "$2x$99$", "$2y$00$x",
-				    go_hashes[0].hash};
+	const char *yes[] = {"$2a$10$", "$2b$04$abc", "$2x$99$", "$2y$00$x", go_hashes[0].hash};
 	static const char *no[] = {"",           "$",
 				   "$2a$1x$abc", "$2z$10$abc",
 				   "$2$10$abc",  "$2a$100$",
