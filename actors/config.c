@@ -26,6 +26,8 @@ typedef struct cfg {
 
 /* ---- reports ---- */
 
+static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static char *vfmt(const char *fmt, va_list ap)
 {
 	char *s = NULL;

@@ -677,6 +677,9 @@ bool nd_log_enabled(nd_log_level_t level)
 /* FATAL lines, and the notices of control operations (rare, and what an operator looks for
  * after a SIGUSR1), are never dropped: they may take the queue past its limit. */
 static void logv(nd_log_level_t level, bool droppable, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void logv(nd_log_level_t level, bool droppable, const char *fmt, va_list ap)
 {
 	if (!nd_log_enabled(level))
 		return;
