@@ -58,8 +58,8 @@ int nd_http_server_start(nd_http_server_t **out, nd_runtime_t *rt, const nd_http
 
 /* Closes the listener and every connection, and releases s. From a thread that is not one of
  * rt's workers it waits until they are all closed, so the handler is not called after it
- * returns; from a worker it only requests the stop. Call before nd_runtime_shutdown (after it,
- * it only releases s). */
+ * returns; from a worker it only requests the stop. Call it while rt runs, before
+ * nd_runtime_shutdown (a server never stopped keeps s allocated). */
 void nd_http_server_stop(nd_http_server_t *s);
 
 /* Open HTTP connections now (a snapshot). Any thread. */
