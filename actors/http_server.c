@@ -407,7 +407,12 @@ static void on_read_timer(nd_actor_t *self, nd_timer_t *t)
 
 static void on_write_timer(nd_actor_t *self, nd_timer_t *t)
 {
-	conn_close(nd_actor_state(self));
+	conn_t *c = nd_actor_state(self);
+	/* Abort rather than close: a graceful close would leave the unsent answer in the kernel,
+	 * still waiting on the reader that did not read it. */
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_close(c);
 }
 
 static void conn_message(nd_actor_t *self, nd_msg_t *msg)

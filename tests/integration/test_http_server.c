@@ -33,6 +33,14 @@ static pthread_t answerer;
 
 static void answer(nd_http_reply_t *r, const char *path)
 {
+	if (strcmp(path, "/big") == 0) {
+		size_t n = 1u << 20;
+		char *body = malloc(n);
+		memset(body, 'x', n);
+		nd_http_reply_send(r, 200, "application/octet-stream", NULL, body, n);
+		free(body);
+		return;
+	}
 	if (strcmp(path, "/404") == 0) {
 		nd_http_reply_send(r, 404, "text/plain; charset=utf-8",
 				   "X-Content-Type-Options: nosniff\r\n", "404 page not found\n",
@@ -437,4 +445,34 @@ ND_TEST(http_server, stop_closes_connections)
 	close(fd2);
 	nd_runtime_shutdown(rt);
 	cr_assert_eq(nd_runtime_destroy(rt), 0);
+}
+
+ND_TEST(http_server, reader_that_never_reads_is_closed)
+{
+	start(16);
+	int fd = dial();
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	/* Far more answer bytes than any socket buffer holds; the client reads none of them. */
+	for (int i = 0; i < 32; i++)
+		send_str(fd, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+	cr_assert(nd_test_wait_until(conns_zero, NULL, 10000), "not closed at the write deadline");
+	static char buf[1 << 16];
+	size_t total = 0;
+	bool eof = false;
+	uint64_t deadline = nd_test_now_ns() + 10000000000ull;
+	while (!eof && nd_test_now_ns() < deadline) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			eof = true;
+		else
+			total += (size_t)n;
+	}
+	cr_assert(eof, "a stuck reader was not closed (%zu bytes)", total);
+	cr_assert_lt(total, 32u << 20, "every answer was written: %zu bytes", total);
+	close(fd);
+	finish();
 }
