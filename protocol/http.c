@@ -35,7 +35,7 @@ struct nd_http_parser {
 	char field[HOST_NAME_CAP];
 	size_t field_len;
 	bool in_value; /* last callback was a header value */
-	bool host_field, has_host;
+	bool has_host;
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -92,8 +92,6 @@ static int on_header_field(http_parser *hp, const char *at, size_t len)
 	/* A name is delivered in pieces when it spans reads; only its first bytes matter. */
 	for (size_t i = 0; i < len && p->field_len < HOST_NAME_CAP; i++)
 		p->field[p->field_len++] = at[i];
-	if (len > 0 && p->field_len == HOST_NAME_CAP)
-		p->field[HOST_NAME_CAP - 1] = '\0'; /* too long to be "host" */
 	return 0;
 }
 
@@ -153,7 +151,7 @@ static void reset(nd_http_parser_t *p)
 	p->header_bytes = p->body_bytes = 0;
 	p->url_len = 0;
 	p->field_len = 0;
-	p->in_value = p->host_field = p->has_host = false;
+	p->in_value = p->has_host = false;
 }
 
 nd_http_parser_t *nd_http_parser_create(size_t max_header_bytes, size_t max_body)
