@@ -2,6 +2,7 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(Libev REQUIRED)
+find_package(HttpParser REQUIRED)
 pkg_check_modules(CK REQUIRED IMPORTED_TARGET ck)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl)
