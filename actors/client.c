@@ -800,6 +800,12 @@ static bool process_connect(nd_client_t *c, const nd_op_t *op)
 	}
 	c->connect_received = true;
 	c->auth_pending = false;
+	/* The reference's first round-trip estimate: from the accept to the CONNECT. */
+	if (c->rtt_ns == 0) {
+		c->rtt_ns = realtime_ns() - c->start_ns;
+		if (c->rtt_ns <= 0)
+			c->rtt_ns = 1;
+	}
 	nd_parser_set_require_connect(&c->parser, false);
 	tag_with_client_names(c);
 	start_first_ping(c);

@@ -21,6 +21,7 @@
 #include "actors/client.h"
 #include "actors/lame_duck.h"
 #include "actors/listener.h"
+#include "actors/monitor.h"
 #include "actors/reload.h"
 #include "protocol/hostport.h"
 #include "protocol/info.h"
@@ -66,6 +67,9 @@ struct nd_server {
 
 	nd_server_counters_t *counters; /* one per worker */
 	int64_t start_ns;
+	_Atomic int64_t config_ns;
+	nd_monitor_t *monitor;
+	int http_port;
 	struct nd_client_info *closed; /* ring of max_closed_clients, under mu */
 	size_t closed_cap, closed_next, closed_n;
 };
@@ -121,10 +125,10 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 {
 	if (nd_opts_validate(opts, err, errlen) != 0)
 		return -EINVAL;
-	/* Accepted in files (the reference's -t passes them) but not served yet: refuse to start
-	 * rather than run without what the operator asked for. */
-	if (opts->http_port != 0 || opts->https_port != 0) {
-		snprintf(err, errlen, "monitoring (http_port) is not supported by natsd yet");
+	/* https needs TLS: refuse to start rather than run without what was asked for. */
+	if (opts->https_port != 0) {
+		snprintf(err, errlen,
+			 "monitoring over https (https_port) is not supported by natsd yet");
 		return -EINVAL;
 	}
 	char *h;
@@ -239,7 +243,27 @@ static void write_ports_file(nd_server_t *s, const nd_opts_t *o)
 	char urls[4096];
 	client_urls(o->host, s->port, urls, sizeof(urls));
 	char *json = NULL;
-	int n = asprintf(&json, "{\"nats\":[%s]}", urls);
+	int n;
+	if (s->http_port > 0) {
+		/* The same addresses with http:// for the monitoring port. */
+		char mon[4096], *w = mon;
+		char murls[4096];
+		const char *hh = o->http_host != NULL && o->http_host[0] ? o->http_host : o->host;
+		client_urls(hh, s->http_port, murls, sizeof(murls));
+		for (const char *r = murls; *r && (size_t)(w - mon) < sizeof(mon) - 8;) {
+			if (strncmp(r, "nats://", 7) == 0) {
+				memcpy(w, "http://", 7);
+				w += 7;
+				r += 7;
+			} else {
+				*w++ = *r++;
+			}
+		}
+		*w = '\0';
+		n = asprintf(&json, "{\"nats\":[%s],\"monitoring\":[%s]}", urls, mon);
+	} else {
+		n = asprintf(&json, "{\"nats\":[%s]}", urls);
+	}
 	if (n < 0)
 		abort();
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
@@ -323,6 +347,18 @@ int nd_server_start(nd_server_t *s)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	s->start_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	atomic_store(&s->config_ns, s->start_ns);
+	if (o->http_port != 0) {
+		const char *hh = o->http_host != NULL && o->http_host[0] ? o->http_host : o->host;
+		rc = nd_monitor_start(&s->monitor, s, hh, o->http_port, o->http_base_path,
+				      &s->http_port);
+		if (rc != 0) {
+			nd_log_fatal("Can't listen to the monitor port: listen tcp %s:%d: %s", hh,
+				     o->http_port, strerror(-rc));
+			return rc;
+		}
+		nd_log_info("Starting http monitor on %s:%d", hh, s->http_port);
+	}
 	s->listener = nd_listener_start(s, fd);
 	nd_log_info("Listening for client connections on %s:%d", o->host, s->port);
 	pthread_mutex_lock(&s->mu);
@@ -338,6 +374,8 @@ void nd_server_shutdown(nd_server_t *s)
 		return;
 	s->stopped = true;
 	nd_log_info("Initiating Shutdown...");
+	nd_monitor_stop(s->monitor); /* before the runtime: it waits for its connections */
+	s->monitor = NULL;
 	nd_actor_stop(s->listener);
 	if (s->lame_duck != NULL)
 		nd_actor_stop(s->lame_duck);
@@ -587,6 +625,9 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 	nd_opts_snap_unref(snap);
 	nd_opts_snap_unref(old);
 	nd_reload_plan_deinit(&plan);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	atomic_store(&s->config_ns, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	nd_log_info("Reloaded server configuration");
 	return 0;
 }
@@ -613,7 +654,7 @@ void nd_server_totals(nd_server_t *s, nd_server_totals_t *out)
 		    atomic_load_explicit(&c->slow_consumers, memory_order_relaxed);
 	}
 	/* relaxed: counters read for display. */
-	out->total_connections = atomic_load_explicit(&s->next_cid, memory_order_relaxed);
+	out->total_connections = atomic_load_explicit(&s->next_cid, memory_order_relaxed) - 1;
 	out->connections = atomic_load_explicit(&s->clients, memory_order_relaxed);
 	out->start_ns = s->start_ns;
 }
@@ -655,6 +696,16 @@ nd_client_info_t *nd_server_closed_list(nd_server_t *s, size_t *n)
 	*n = s->closed_n;
 	pthread_mutex_unlock(&s->mu);
 	return v;
+}
+
+int64_t nd_server_config_time(nd_server_t *s)
+{
+	return atomic_load(&s->config_ns);
+}
+
+int nd_server_http_port(const nd_server_t *s)
+{
+	return s->http_port;
 }
 
 /* ---- lame duck mode ---- */

@@ -113,6 +113,12 @@ typedef struct nd_server_totals {
 
 void nd_server_totals(nd_server_t *s, nd_server_totals_t *out);
 
+/* When the configuration was last loaded (start or reload), CLOCK_REALTIME ns. */
+int64_t nd_server_config_time(nd_server_t *s);
+
+/* The monitoring port actually bound, 0 without monitoring. */
+int nd_server_http_port(const nd_server_t *s);
+
 /* Keeps a closed connection's snapshot (taken over) for /connz?state=closed, in a ring of the
  * last max_closed_clients. Any thread. */
 struct nd_client_info;

@@ -208,8 +208,8 @@ ND_TEST(cli, flags_not_supported_yet)
 	expect(&r, 1, "", "natsd: --tls: tls is not supported by natsd yet\n");
 	RUN(&r, "--routes", "nats://127.0.0.1:6222");
 	expect(&r, 1, "", "natsd: --routes: cluster is not supported by natsd yet\n");
-	RUN(&r, "-DV", "-m", "8222");
-	expect(&r, 1, "", "natsd: monitoring (http_port) is not supported by natsd yet\n");
+	RUN(&r, "-DV", "-ms", "8443");
+	expect(&r, 1, "", "natsd: -ms: https_port is not supported by natsd yet\n");
 	RUN(&r, "-p", "70000");
 	cr_assert_eq(r.code, 1);
 	cr_assert_not_null(strstr(r.err, "70000"), "%s", r.err);
