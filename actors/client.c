@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "actors/auth.h"
 #include "actors/delivery.h"
 #include "actors/outbuf.h"
@@ -835,42 +837,66 @@ static bool process_connect(nd_client_t *c, const nd_op_t *op)
 	return true;
 }
 
-/* Copies the JSON text a[0..n) into out with the string value of "key" replaced by
- * [REDACTED]. Returns the length written (out has room for n + 16). */
-static size_t redact_value(const char *a, size_t n, const char *key, char *out)
+/* Is this decoded JSON key one that CONNECT decodes into the password or the token? Go's
+ * encoding/json matches keys with Unicode case folding: "PASS", "Pa\u017fs" (long s) and
+ * "auth_to\u212aen" (Kelvin sign) all count. */
+static bool secret_key(const char *k)
 {
-	size_t kl = strlen(key);
-	const char *k = memmem(a, n, key, kl);
-	if (k == NULL) {
-		memcpy(out, a, n);
-		return n;
+	static const char *const secrets[] = {"pass", "auth_token"};
+	char folded[32];
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)k;
+	     *p != '\0' && n < sizeof(folded) - 1;) {
+		if (p[0] == 0xC5 && p[1] == 0xBF) { /* U+017F */
+			folded[n++] = 's';
+			p += 2;
+		} else if (p[0] == 0xE2 && p[1] == 0x84 && p[2] == 0xAA) { /* U+212A */
+			folded[n++] = 'k';
+			p += 3;
+		} else {
+			folded[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			p++;
+		}
 	}
-	size_t i = (size_t)(k - a) + kl;
-	while (i < n && (a[i] == ' ' || a[i] == '\t' || a[i] == ':'))
-		i++;
-	size_t start = i, end = i;
-	if (i < n && a[i] == '"') {
-		start = end = i + 1;
-		while (end < n && a[end] != '"')
-			end += a[end] == '\\' ? 2 : 1;
-		if (end > n)
-			end = n;
-	}
-	memcpy(out, a, start);
-	memcpy(out + start, "[REDACTED]", 10);
-	memcpy(out + start + 10, a + end, n - end);
-	return start + 10 + (n - end);
+	folded[n] = '\0';
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		if (strcmp(folded, secrets[i]) == 0)
+			return true;
+	return false;
 }
 
-/* CONNECT as the reference traces it, with the password redacted; natsd also redacts the token
- * (the reference 2.9 prints it), so that no secret reaches a log. */
+/* CONNECT as the reference traces it, with secrets replaced by [REDACTED]. The reference 2.9
+ * only redacts the first literal "pass"; natsd redacts every key that decodes into the
+ * password or the token, so that no secret reaches a log. Without secrets the text is traced
+ * as sent; with them, re-encoded compactly; if it is not JSON, not at all. */
 static void trace_connect(nd_client_t *c, const nd_op_t *op)
 {
-	size_t n = op->arg.n > TRACE_MAX ? TRACE_MAX : op->arg.n;
-	char first[TRACE_MAX + 16], second[TRACE_MAX + 32];
-	size_t n1 = redact_value(op->arg.p, n, "\"pass\"", first);
-	size_t n2 = redact_value(first, n1, "\"auth_token\"", second);
-	nd_log_trace("%s - <<- [CONNECT %.*s]", c->tag, (int)n2, second);
+	json_t *j = json_loadb(op->arg.p, op->arg.n, JSON_DECODE_ANY, NULL);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		nd_log_trace("%s - <<- [CONNECT [not JSON, not shown]]", c->tag);
+		return;
+	}
+	bool secrets = false;
+	const char *k;
+	json_t *v;
+	json_object_foreach(j, k, v)
+	{
+		if (secret_key(k)) {
+			json_object_set_new(j, k, json_string("[REDACTED]"));
+			secrets = true;
+		}
+	}
+	if (!secrets) {
+		json_decref(j);
+		nd_log_trace("%s - <<- [CONNECT %.*s]", c->tag,
+			     (int)(op->arg.n > TRACE_MAX ? TRACE_MAX : op->arg.n), op->arg.p);
+		return;
+	}
+	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	nd_log_trace("%s - <<- [CONNECT %.*s]", c->tag, TRACE_MAX, text != NULL ? text : "");
+	free(text);
 }
 
 /* The reference's protocol trace of what a client sent: `<<- [OP args]`, the payload as
@@ -1582,15 +1608,19 @@ void nd_client_spawn(nd_server_t *s, nd_worker_t *home, int fd, uint64_t cid,
 	c->start_ns = realtime_ns();
 	if (peer->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)peer;
-		inet_ntop(AF_INET6, &in6->sin6_addr, c->ip, sizeof(c->ip));
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) /* IPv4 on the dual-stack socket */
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], c->ip, sizeof(c->ip));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, c->ip, sizeof(c->ip));
 		c->port = ntohs(in6->sin6_port);
 	} else {
 		const struct sockaddr_in *in4 = (const struct sockaddr_in *)peer;
 		inet_ntop(AF_INET, &in4->sin_addr, c->ip, sizeof(c->ip));
 		c->port = ntohs(in4->sin_port);
 	}
-	int n = snprintf(c->tag, sizeof(c->tag), "%s:%d - cid:%llu", c->ip, c->port,
-			 (unsigned long long)cid);
+	int n = snprintf(c->tag, sizeof(c->tag),
+			 strchr(c->ip, ':') != NULL ? "[%s]:%d - cid:%llu" : "%s:%d - cid:%llu",
+			 c->ip, c->port, (unsigned long long)cid);
 	c->base_tag_len = n < 0 ? 0 : (size_t)n < sizeof(c->tag) ? (size_t)n : sizeof(c->tag) - 1;
 	nd_actor_start(a);
 	nd_actor_unref(a); /* the runtime keeps it until it stops */

@@ -635,6 +635,38 @@ static bool parse_users(cfg_t *c, const nd_conf_value_t *v, user_list_t *users, 
 	return true;
 }
 
+typedef struct named {
+	const char *name;
+	size_t at;
+} named_t;
+
+static int cmp_named(const void *a, const void *b)
+{
+	const named_t *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c != 0 ? c : (x->at < y->at ? -1 : x->at > y->at);
+}
+
+/* The index of the first entry whose name appeared before it (as the reference finds it,
+ * walking the list into a map), or n if none. O(n log n): user lists can be long. */
+static size_t first_duplicate(const char **names, size_t n)
+{
+	if (n < 2)
+		return n;
+	named_t *v = malloc(n * sizeof(*v));
+	if (v == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		v[i] = (named_t){names[i], i};
+	qsort(v, n, sizeof(*v), cmp_named);
+	size_t first = n;
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(v[i].name, v[i - 1].name) == 0 && v[i].at < first)
+			first = v[i].at;
+	free(v);
+	return first;
+}
+
 static void apply_authorization(cfg_t *c, const nd_conf_entry_t *top)
 {
 	const nd_conf_value_t *v = top->value;
@@ -727,22 +759,32 @@ static void apply_authorization(cfg_t *c, const nd_conf_entry_t *top)
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < users.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(users.v[i].name, users.v[j].name) == 0) {
-				char q[512];
-				nd_go_quote(users.v[i].name, strlen(users.v[i].name), q, sizeof(q));
-				ERR(c, v, "Duplicate user %s detected", q);
-				goto out;
-			}
-	for (size_t i = 0; i < nkeys.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(nkeys.v[i].nkey, nkeys.v[j].nkey) == 0) {
-				char q[512];
-				nd_go_quote(nkeys.v[i].nkey, strlen(nkeys.v[i].nkey), q, sizeof(q));
-				ERR(c, v, "Duplicate nkey %s detected", q);
-				goto out;
-			}
+	{
+		const char **names = malloc((users.n + nkeys.n + 1) * sizeof(*names));
+		if (names == NULL)
+			abort();
+		for (size_t i = 0; i < users.n; i++)
+			names[i] = users.v[i].name;
+		size_t d = first_duplicate(names, users.n);
+		if (d < users.n) {
+			char q[512];
+			nd_go_quote(names[d], strlen(names[d]), q, sizeof(q));
+			free(names);
+			ERR(c, v, "Duplicate user %s detected", q);
+			goto out;
+		}
+		for (size_t i = 0; i < nkeys.n; i++)
+			names[i] = nkeys.v[i].nkey;
+		d = first_duplicate(names, nkeys.n);
+		if (d < nkeys.n) {
+			char q[512];
+			nd_go_quote(names[d], strlen(names[d]), q, sizeof(q));
+			free(names);
+			ERR(c, v, "Duplicate nkey %s detected", q);
+			goto out;
+		}
+		free(names);
+	}
 	nd_users_unref(o->users);
 	o->users = NULL;
 	if (users.n > 0 || nkeys.n > 0) {

@@ -30,6 +30,29 @@ typedef struct listener {
 	nd_timer_t backoff;
 } listener_t;
 
+/* A listening socket on [::]:port that also takes IPv4 (IPV6_V6ONLY off), or -errno. */
+static int bind_dual_stack(int port, int *bound)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+				 .sin6_port = htons((uint16_t)port),
+				 .sin6_addr = IN6ADDR_ANY_INIT};
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4096) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	socklen_t l = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	*bound = ntohs(a.sin6_port);
+	return fd;
+}
+
 int nd_listener_bind(const char *host, int port, int *bound)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -39,6 +62,13 @@ int nd_listener_bind(const char *host, int port, int *bound)
 	char service[16];
 	snprintf(service, sizeof(service), "%d", port < 0 ? 0 : port);
 	const char *h = (host == NULL || *host == '\0') ? NULL : host;
+	/* Go listens on "0.0.0.0" with one dual-stack socket, so IPv6 clients (localhost as ::1)
+	 * get in too: do the same, and fall back to IPv4 alone without IPv6. */
+	if (h == NULL || strcmp(h, "0.0.0.0") == 0) {
+		int fd6 = bind_dual_stack(port < 0 ? 0 : port, bound);
+		if (fd6 >= 0)
+			return fd6;
+	}
 	int rc = getaddrinfo(h, service, &hints, &res);
 	if (rc != 0) {
 		nd_log_error("cannot resolve listen address %s: %s", host, gai_strerror(rc));
@@ -75,11 +105,19 @@ int nd_listener_bind(const char *host, int port, int *bound)
 static void refuse(nd_server_t *s, int fd, uint64_t cid, const struct sockaddr_storage *peer)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
-	if (peer->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, ip,
-			  sizeof(ip));
-	else
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof(ip));
+	int port;
+	if (peer->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)peer;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) /* IPv4 on the dual-stack socket */
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+	} else {
+		const struct sockaddr_in *in4 = (const struct sockaddr_in *)peer;
+		inet_ntop(AF_INET, &in4->sin_addr, ip, sizeof(ip));
+		port = ntohs(in4->sin_port);
+	}
 	size_t len;
 	nd_opts_snap_t *snap = nd_server_opts(s);
 	char *info = nd_server_client_info(s, nd_opts_snap_get(snap), cid, ip, NULL, false, &len);
@@ -91,7 +129,9 @@ static void refuse(nd_server_t *s, int fd, uint64_t cid, const struct sockaddr_s
 		w = send(fd, err, sizeof(err) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	(void)w;
 	free(info);
-	nd_log_error("%s - cid:%llu - maximum connections exceeded", ip, (unsigned long long)cid);
+	nd_log_error(strchr(ip, ':') != NULL ? "[%s]:%d - cid:%llu - maximum connections exceeded"
+					     : "%s:%d - cid:%llu - maximum connections exceeded",
+		     ip, port, (unsigned long long)cid);
 	close(fd);
 }
 

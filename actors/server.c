@@ -185,15 +185,36 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 
 /* ---- pid and ports files ---- */
 
-static void write_pid_file(const char *path)
+/* host:port as Go's net.JoinHostPort writes it ([::1]:4222 for IPv6). */
+static const char *host_port(const char *host, int port, char *buf, size_t len)
 {
-	char buf[32];
+	snprintf(buf, len, strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host, port);
+	return buf;
+}
+
+/* errno's text as Go prints it (lower case: "no such file or directory"). */
+static const char *go_strerror(int e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+/* Returns 0, or -1 with "open PATH: reason" in err. */
+static int write_pid_file(const char *path, char *err, size_t errlen)
+{
+	char buf[32], why[128];
 	int n = snprintf(buf, sizeof(buf), "%d", (int)getpid());
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
-	if (fd < 0 || write(fd, buf, (size_t)n) != n)
-		nd_log_error("Failed to write pidfile: open %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+		snprintf(err, errlen, "open %s: %s", path, go_strerror(errno, why, sizeof(why)));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* Every address the client port can be reached on: all interface addresses when bound to the
@@ -313,18 +334,6 @@ int nd_server_start(nd_server_t *s)
 		nd_log_fatal("%s", err);
 		return rc;
 	}
-	if (o->port < -1 || o->port > 65535) {
-		nd_log_fatal(
-		    "Error listening on port: %s:%d, \"listen tcp: address %d: invalid port\"",
-		    o->host, o->port, o->port);
-		return -EINVAL;
-	}
-	int fd = nd_listener_bind(o->host, o->port, &s->port);
-	if (fd < 0) {
-		nd_log_fatal("Error listening on port: %s:%d, \"%s\"", o->host, o->port,
-			     strerror(-fd));
-		return fd;
-	}
 	nd_log_info("Starting natsd");
 	nd_log_info("  Version:  %s (NATS protocol of nats-server %s)", NATSD_VERSION,
 		    ND_COMPAT_VERSION);
@@ -336,8 +345,26 @@ int nd_server_start(nd_server_t *s)
 		nd_log_warn("Plaintext passwords detected, use nkeys or bcrypt");
 	if (o->config_file != NULL)
 		nd_log_info("Using configuration file: %s", o->config_file);
-	if (o->pid_file != NULL && o->pid_file[0] != '\0')
-		write_pid_file(o->pid_file);
+	/* As the reference: the pid file is written before listening, and failing is fatal. */
+	if (o->pid_file != NULL && o->pid_file[0] != '\0' &&
+	    write_pid_file(o->pid_file, err, sizeof(err)) != 0) {
+		nd_log_fatal("Could not write pidfile: %s", err);
+		return -EIO;
+	}
+	if (o->port < -1 || o->port > 65535) {
+		nd_log_fatal(
+		    "Error listening on port: %s:%d, \"listen tcp: address %d: invalid port\"",
+		    o->host, o->port, o->port);
+		return -EINVAL;
+	}
+	int fd = nd_listener_bind(o->host, o->port, &s->port);
+	if (fd < 0) {
+		char hp[300];
+		host_port(o->host, o->port, hp, sizeof(hp));
+		nd_log_fatal("Error listening on port: %s, \"listen tcp %s: bind: %s\"", hp, hp,
+			     go_strerror(-fd, err, sizeof(err)));
+		return fd;
+	}
 	rc = nd_runtime_start(s->rt);
 	if (rc != 0) {
 		close(fd);
@@ -360,7 +387,9 @@ int nd_server_start(nd_server_t *s)
 		nd_log_info("Starting http monitor on %s:%d", hh, s->http_port);
 	}
 	s->listener = nd_listener_start(s, fd);
-	nd_log_info("Listening for client connections on %s:%d", o->host, s->port);
+	char hp[300];
+	nd_log_info("Listening for client connections on %s",
+		    host_port(o->host, s->port, hp, sizeof(hp)));
 	pthread_mutex_lock(&s->mu);
 	write_ports_file(s, o);
 	pthread_mutex_unlock(&s->mu);
@@ -602,8 +631,9 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 	nd_opts_snap_unref(prev);
 	for (size_t i = 0; i < plan.n; i++)
 		nd_log_info("%s", plan.notices[i]);
-	if (plan.pid_file)
-		write_pid_file(opts->pid_file);
+	if (plan.pid_file && opts->pid_file != NULL && opts->pid_file[0] != '\0' &&
+	    write_pid_file(opts->pid_file, buf, sizeof(buf)) != 0)
+		nd_log_error("Could not write pidfile: %s", buf);
 
 	/* Every connection takes the new options, authenticates again and drops what it may
 	 * no longer subscribe to. Past a lowered max_connections, the excess is closed. */

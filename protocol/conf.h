@@ -69,7 +69,7 @@ struct nd_conf_value {
 typedef int (*nd_conf_read_fn)(void *ctx, const char *path, char **data, size_t *len);
 
 typedef struct nd_conf_parse_opts {
-	nd_conf_read_fn read; /* NULL: open/read from disk (regular files only) */
+	nd_conf_read_fn read; /* NULL: read from disk (files, pipes, devices; not directories) */
 	void *read_ctx;
 	/* Looks an environment variable up; NULL: getenv. Fuzzing passes its own. */
 	const char *(*getenv)(void *ctx, const char *name);

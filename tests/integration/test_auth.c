@@ -157,6 +157,25 @@ ND_TEST(auth, secrets_never_reach_the_log)
 	natsConnection_Destroy(nc);
 	cr_assert(nd_proc_wait_output(&server.proc, "\"pass\":\"[REDACTED]\"", 5000), "%s",
 		  server.proc.log);
+	/* Spellings Go's JSON decoder also takes for "pass", a key named in a value, repeats. */
+	const char *connects[] = {
+	    "CONNECT {\"user\":\"alice\",\"PASS\":\"s3cret-pw\"}\r\nPING\r\n",
+	    "CONNECT {\"user\":\"alice\",\"p\\u0061ss\":\"s3cret-pw\"}\r\nPING\r\n",
+	    "CONNECT {\"user\":\"alice\",\"pa\xc5\xbfs\":\"s3cret-pw\"}\r\nPING\r\n",
+	    "CONNECT {\"name\":\"pass\",\"user\":\"alice\",\"pass\":\"s3cret-pw\"}\r\nPING\r\n",
+	    "CONNECT {\"user\":\"alice\",\"pass\":\"x\",\"pass\":\"s3cret-pw\"}\r\nPING\r\n"};
+	for (size_t i = 0; i < sizeof(connects) / sizeof(connects[0]); i++) {
+		int fd = nd_test_connect(server.port);
+		char buf[4096];
+		nd_test_read_until(fd, buf, sizeof(buf), "\r\n", 5000);
+		nd_test_write(fd, connects[i], strlen(connects[i]));
+		size_t n = nd_test_read_until(fd, buf, sizeof(buf) - 1, "PONG", 5000);
+		buf[n] = '\0';
+		cr_assert(strstr(buf, "PONG") != NULL, "connect %zu was not accepted: %s", i, buf);
+		close(fd);
+	}
+	cr_assert(nd_proc_wait_output(&server.proc, "\"name\":\"pass\"", 5000), "%s",
+		  server.proc.log);
 	cr_assert_null(strstr(server.proc.log, "s3cret-pw"), "%s", server.proc.log);
 }
 
