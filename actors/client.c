@@ -134,7 +134,7 @@ static void out_str(nd_client_t *c, const char *s)
 
 static void send_err(nd_client_t *c, const char *text)
 {
-	nd_log_trace("%s - ->> [-ERR '%s']", c->tag, text);
+	nd_log_trace("%s - ->> [-ERR %s]", c->tag, text);
 	out_str(c, "-ERR '");
 	out_str(c, text);
 	out_str(c, "'\r\n");
@@ -429,10 +429,7 @@ static bool client_deliver(nd_dest_t *dst, nd_sub_t *sub, const nd_pubmsg_t *m)
 		nd_replies_record(&c->replies, nd_perms_resp(c->perms), m->reply, m->reply_len,
 				  now_ns());
 	if (nd_log_enabled(ND_LOG_TRACE))
-		nd_log_trace("%s - ->> [%s %.*s %.*s%s%.*s]", c->tag, hmsg ? "HMSG" : "MSG",
-			     (int)m->subject_len, m->subject, (int)sub->sid_len, sub->sid,
-			     m->reply_len ? " " : "", (int)m->reply_len,
-			     m->reply_len ? m->reply : "");
+		nd_log_trace("%s - ->> [%.*s]", c->tag, (int)(line - 2), start);
 	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
 	nd_delivery_mark_dirty(c->d, &c->dest);
 	if (last)
@@ -1170,6 +1167,7 @@ static void on_ping_timer(nd_actor_t *self, nd_timer_t *t)
 		c->pings_out++;
 		if (c->ping_sent_ms == 0)
 			c->ping_sent_ms = now;
+		nd_log_trace("%s - ->> [PING]", c->tag);
 		out_str(c, "PING\r\n");
 	}
 	nd_timer_start(t, c->o->ping_interval_ms);
