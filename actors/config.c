@@ -610,13 +610,19 @@ static bool parse_users(cfg_t *c, const nd_conf_value_t *v, user_list_t *users, 
 			return false;
 		}
 		u.perms = perms;
-		if (u.nkey == NULL && u.name == NULL) {
+		/* Go's zero values: an empty string is no string. */
+		if (u.nkey != NULL && u.nkey[0] == '\0') {
+			free(u.nkey);
+			u.nkey = NULL;
+		}
+		if (u.nkey == NULL && (u.name == NULL || u.name[0] == '\0')) {
 			ERR(c, tk, "User entry requires a user");
 		} else if (u.nkey != NULL) {
 			uint8_t key[32];
 			if (nd_nkey_decode(u.nkey, ND_NKEY_PREFIX_USER, key) != 0) {
 				ERR(c, tk, "Not a valid public nkey for a user");
-			} else if (u.name != NULL || u.password != NULL) {
+			} else if ((u.name != NULL && u.name[0] != '\0') ||
+				   (u.password != NULL && u.password[0] != '\0')) {
 				ERR(c, tk, "Nkey users do not take usernames or passwords");
 			} else {
 				user_list_push(nkeys, u);
