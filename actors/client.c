@@ -1044,7 +1044,9 @@ static void parse_error(nd_client_t *c, int rc)
 		break;
 	case ND_PERR_MAX_PAYLOAD:
 		send_err(c, "Maximum Payload Violation");
-		nd_log_error("%s - maximum payload exceeded", c->tag);
+		nd_log_error("%s - maximum payload exceeded: %lld vs %lld", c->tag,
+			     (long long)nd_parser_last_size(&c->parser),
+			     (long long)c->o->max_payload);
 		client_close(c, "Maximum Message Payload Exceeded", true);
 		break;
 	case ND_PERR_AUTH:

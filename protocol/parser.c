@@ -602,3 +602,8 @@ int nd_parser_next(nd_parser_t *p, const char *buf, size_t len, size_t *used, nd
 	*used = len;
 	return ND_PARSE_AGAIN;
 }
+
+int64_t nd_parser_last_size(const nd_parser_t *p)
+{
+	return p->pending.size;
+}

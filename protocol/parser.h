@@ -106,6 +106,9 @@ void nd_parser_set_report_lines(nd_parser_t *p, bool report);
  * does at control-line time. */
 const nd_op_t *nd_parser_pending_pub(const nd_parser_t *p);
 
+/* The size of the PUB/HPUB whose arguments were parsed last (for the max_payload error). */
+int64_t nd_parser_last_size(const nd_parser_t *p);
+
 /* True if nothing is buffered (the parser is between operations). */
 bool nd_parser_idle(const nd_parser_t *p);
 
