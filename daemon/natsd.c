@@ -245,7 +245,12 @@ int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts, char 
 	if (s == NULL)
 		return -ENOMEM;
 	char msg[512] = "";
-	int rc = nd_server_create(&s->srv, &opts->o, msg, sizeof(msg));
+	/* The baseline (zero means default) also applies without a file, as in the reference. */
+	nd_opts_t o;
+	nd_opts_copy(&o, &opts->o);
+	nd_config_baseline(&o);
+	int rc = nd_server_create(&s->srv, &o, msg, sizeof(msg));
+	nd_opts_deinit(&o);
 	if (rc != 0) {
 		if (err != NULL)
 			*err = xstrdup(msg[0] ? msg : natsd_strerror(rc));
