@@ -122,9 +122,11 @@ static void expect(const struct run *r, int code, const char *out, const char *e
 /* A flag error: the Go-style line, then the usage, both on stderr; exit 1. */
 static void expect_flag_error(const struct run *r, const char *line)
 {
-	char want[8192];
-	snprintf(want, sizeof(want), "%s\n%s", line, usage());
+	char *want = NULL;
+	if (asprintf(&want, "%s\n%s", line, usage()) < 0)
+		abort();
 	expect(r, 1, "", want);
+	free(want);
 }
 
 ND_TEST(cli, help_goes_to_stdout)
