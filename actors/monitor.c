@@ -1156,11 +1156,63 @@ static void request_release(nd_msg_t *msg)
 	free(m->query);
 }
 
-/* On the HTTP connection's worker: strip the base path, hand the request to the actor. */
+/* Go's ServeMux path cleaning (path.Clean, keeping a trailing slash) into out. */
+static void clean_path(const char *p, char *out, size_t len)
+{
+	size_t n = 0;
+	out[n++] = '/';
+	const char *s = p;
+	while (*s != '\0' && n < len - 1) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e != '\0' && *e != '/')
+			e++;
+		size_t el = (size_t)(e - s);
+		if (el == 0 || (el == 1 && s[0] == '.')) {
+			/* empty or "." element: dropped */
+		} else if (el == 2 && s[0] == '.' && s[1] == '.') {
+			if (n > 1) { /* back to the previous slash */
+				n--;
+				while (n > 1 && out[n - 1] != '/')
+					n--;
+			}
+		} else {
+			if (n > 1 && out[n - 1] != '/' && n < len - 1)
+				out[n++] = '/';
+			for (size_t i = 0; i < el && n < len - 1; i++)
+				out[n++] = s[i];
+		}
+		s = e;
+	}
+	while (n > 1 && out[n - 1] == '/')
+		n--;
+	size_t pl = strlen(p);
+	if (pl > 0 && p[pl - 1] == '/' && n > 1 && n < len - 1)
+		out[n++] = '/';
+	out[n] = '\0';
+}
+
+/* On the HTTP connection's worker: redirect an unclean path as Go's ServeMux does, strip the
+ * base path, hand the request to the actor. */
 static void http_handler(void *ctx, const nd_http_request_t *req, nd_http_reply_t *reply)
 {
 	nd_monitor_t *m = ctx;
 	const char *path = req->path;
+	char clean[1024];
+	clean_path(path, clean, sizeof(clean));
+	if (strcmp(clean, path) != 0 && strlen(path) < sizeof(clean) - 1) {
+		char loc[2200], body[2300];
+		const char *q = req->query != NULL ? req->query : "";
+		snprintf(loc, sizeof(loc), "%s%s%s", clean, q[0] ? "?" : "", q);
+		char headers[2300];
+		snprintf(headers, sizeof(headers), "Location: %s\r\n", loc);
+		int n =
+		    snprintf(body, sizeof(body), "<a href=\"%s\">Moved Permanently</a>.\n\n", loc);
+		nd_http_reply_send(reply, 301, "text/html; charset=utf-8", headers, body,
+				   (size_t)n);
+		return;
+	}
 	size_t bl = strlen(m->base);
 	if (bl > 0) {
 		if (strncmp(path, m->base, bl) != 0 || (path[bl] != '\0' && path[bl] != '/')) {

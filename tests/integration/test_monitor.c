@@ -351,7 +351,9 @@ ND_TEST(monitor, bad_requests_answer_like_the_reference)
 				 "/subsz?subs=detail",
 				 "/nope",
 				 "/varz/",
-				 "/healthz?js-enabled-only=x"};
+				 "/healthz?js-enabled-only=x",
+				 "//varz",
+				 "/a/../healthz"};
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		http_answer_t a, b;
 		http_get(natsd_side.http_port, targets[i], &a);
