@@ -16,6 +16,7 @@
 
 #include "protocol/gotime.h"
 #include "protocol/goquote.h"
+#include "protocol/gourl.h"
 #include "protocol/hostport.h"
 #include "protocol/nkey.h"
 
@@ -673,67 +674,92 @@ static size_t first_duplicate(const char **names, size_t n)
 	return first;
 }
 
-static void apply_authorization(cfg_t *c, const nd_conf_entry_t *top)
+/* What the reference's parseAuthorization returns. */
+typedef struct auth_block {
+	char *user, *pass, *token;
+	double timeout;
+	user_list_t users, nkeys;
+	bool has_users; /* a users list parsed (even empty): Go's non-nil slice */
+	nd_perms_t *defaults;
+} auth_block_t;
+
+static void auth_block_free(auth_block_t *a)
 {
-	const nd_conf_value_t *v = top->value;
-	/* A failed assertion inside makes the reference's parseAuthorization return nothing,
-	 * which then fails again (nil pointer) at the authorization key. */
-	const char *nil_deref = "runtime error: invalid memory address or nil pointer dereference";
-	if (!want(c, v, ND_CONF_MAP)) {
-		ERR(c, v, "%s", nil_deref);
-		return;
-	}
-	char *user = NULL, *pass = NULL, *token = NULL;
-	double timeout = 0;
-	user_list_t users = {0}, nkeys = {0};
-	bool has_users = false;
-	nd_perms_t *defaults = NULL;
-	bool aborted = false;
-	for (size_t i = 0; i < v->u.map.n && !aborted; i++) {
+	free(a->user);
+	free(a->pass);
+	free(a->token);
+	user_list_free(&a->users);
+	user_list_free(&a->nkeys);
+	nd_perms_unref(a->defaults);
+	memset(a, 0, sizeof(*a));
+}
+
+static const char nil_deref[] = "runtime error: invalid memory address or nil pointer dereference";
+
+/* parseAuthorization. Returns false when a type assertion failed inside (reported): the
+ * reference then returns nothing, and its caller fails again on the nil result. */
+static bool parse_auth_block(cfg_t *c, const nd_conf_value_t *v, auth_block_t *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!want(c, v, ND_CONF_MAP))
+		return false;
+	for (size_t i = 0; i < v->u.map.n; i++) {
 		const nd_conf_entry_t *e = &v->u.map.entries[i];
 		const nd_conf_value_t *ev = e->value;
 		char **dst = NULL;
 		if (is_key(e->key, NAMES("user", "username")))
-			dst = &user;
+			dst = &a->user;
 		else if (is_key(e->key, NAMES("pass", "password")))
-			dst = &pass;
+			dst = &a->pass;
 		else if (is_key(e->key, NAMES("token")))
-			dst = &token;
+			dst = &a->token;
 		if (dst != NULL) {
 			if (!want(c, ev, ND_CONF_STRING)) {
-				aborted = true;
-				break;
+				auth_block_free(a);
+				return false;
 			}
 			set_str(dst, ev);
 		} else if (is_key(e->key, NAMES("timeout"))) {
 			/* Anything but a number silently means one second. */
-			timeout = ev->type == ND_CONF_INT     ? (double)ev->u.i
-				  : ev->type == ND_CONF_FLOAT ? ev->u.f
-							      : 1.0;
+			a->timeout = ev->type == ND_CONF_INT     ? (double)ev->u.i
+				     : ev->type == ND_CONF_FLOAT ? ev->u.f
+								 : 1.0;
 		} else if (is_key(e->key, NAMES("users"))) {
 			user_list_t nu = {0}, nk = {0};
 			if (parse_users(c, ev, &nu, &nk)) {
-				user_list_free(&users);
-				user_list_free(&nkeys);
-				users = nu;
-				nkeys = nk;
-				has_users = true;
+				user_list_free(&a->users);
+				user_list_free(&a->nkeys);
+				a->users = nu;
+				a->nkeys = nk;
+				a->has_users = true;
 			} else {
 				user_list_free(&nu);
 				user_list_free(&nk);
 			}
 		} else if (is_key(e->key, NAMES("default_permission", "default_permissions",
 						"permissions"))) {
-			nd_perms_unref(defaults);
-			defaults = user_perms(c, ev);
+			nd_perms_unref(a->defaults);
+			a->defaults = user_perms(c, ev);
 		} else if (!ev->used_as_variable) {
 			unknown_field(c, e->key, ev);
 		}
 	}
-	if (aborted) {
+	return true;
+}
+
+static void apply_authorization(cfg_t *c, const nd_conf_entry_t *top)
+{
+	const nd_conf_value_t *v = top->value;
+	auth_block_t a;
+	if (!parse_auth_block(c, v, &a)) {
 		ERR(c, v, "%s", nil_deref);
-		goto out;
+		return;
 	}
+	char *user = a.user, *pass = a.pass, *token = a.token;
+	double timeout = a.timeout;
+	user_list_t users = a.users, nkeys = a.nkeys;
+	bool has_users = a.has_users;
+	nd_perms_t *defaults = a.defaults;
 	/* Users without permissions of their own get the defaults. */
 	for (size_t i = 0; defaults != NULL && i < users.n; i++)
 		if (users.v[i].perms == NULL)
@@ -807,6 +833,324 @@ out:
 	user_list_free(&users);
 	user_list_free(&nkeys);
 	nd_perms_unref(defaults);
+}
+
+/* ---- cluster ---- */
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Go's strings.TrimSpace for ASCII white space (the URLs of a configuration file). */
+static char *trim_space(const char *s)
+{
+	while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
+		n--;
+	char *d = strndup(s, n);
+	if (d == NULL)
+		abort();
+	return d;
+}
+
+/* The reference's parseURLs: every entry must be a URL string; a duplicate is a warning and
+ * skipped; an entry that does not parse is an error. A non-string stops the walk (a panic
+ * there). Returns false if any error was reported (the list is then not used). */
+static bool parse_urls(cfg_t *c, const nd_conf_value_t *a, const char *typ, char ***out, size_t *n)
+{
+	*out = calloc(a->u.arr.n + 1, sizeof(char *));
+	if (*out == NULL)
+		abort();
+	*n = 0;
+	bool ok = true;
+	for (size_t i = 0; i < a->u.arr.n; i++) {
+		const nd_conf_value_t *e = a->u.arr.items[i];
+		if (!want(c, e, ND_CONF_STRING)) {
+			ok = false;
+			break;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = strcmp(a->u.arr.items[j]->u.str.p, e->u.str.p) == 0;
+		if (dup) {
+			char q[600];
+			nd_go_quote(e->u.str.p, e->u.str.n, q, sizeof(q));
+			add(c, true, e, "invalid use of field %s: Duplicate %s entry detected", q,
+			    typ);
+			continue;
+		}
+		char *url = trim_space(e->u.str.p), err[256];
+		nd_go_url_t u;
+		if (nd_go_url_parse(url, &u, err, sizeof(err)) != 0) {
+			char q[600];
+			nd_go_quote(url, strlen(url), q, sizeof(q));
+			ERR(c, e, "error parsing %s url [%s]", typ, q);
+			free(url);
+			ok = false;
+			continue;
+		}
+		nd_go_url_deinit(&u);
+		(*out)[(*n)++] = url;
+	}
+	if (!ok) {
+		free_strv(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return ok;
+}
+
+/* The cluster's authorization block: a single user only. Returns false when the reference's
+ * parseCluster panics (the rest of the block is then skipped). */
+static bool cluster_authorization(cfg_t *c, const nd_conf_entry_t *e)
+{
+	nd_cluster_opts_t *cl = &c->o->cluster;
+	auth_block_t a;
+	if (!parse_auth_block(c, e->value, &a)) {
+		ERR(c, e->value, "%s", nil_deref);
+		return false;
+	}
+	if (a.has_users) {
+		ERR(c, e->value, "Cluster authorization does not allow multiple users");
+	} else if (a.token != NULL && a.token[0] != '\0') {
+		ERR(c, e->value, "Cluster authorization does not support tokens");
+	} else {
+		free(cl->username);
+		free(cl->password);
+		cl->username = a.user;
+		cl->password = a.pass;
+		a.user = a.pass = NULL;
+		cl->auth_timeout_s = a.timeout;
+		if (a.defaults != NULL) {
+			char q[512];
+			nd_go_quote(e->key, strlen(e->key), q, sizeof(q));
+			add(c, true, e->value,
+			    "invalid use of field %s: setting \"permissions\" within cluster "
+			    "authorization block is deprecated",
+			    q);
+			/* The cluster block's own permissions win. */
+			if (cl->perms == NULL) {
+				cl->perms = a.defaults;
+				a.defaults = NULL;
+			}
+		}
+	}
+	auth_block_free(&a);
+	return true;
+}
+
+static void cluster_permissions(cfg_t *c, const nd_conf_value_t *v)
+{
+	/* The reference hands the bare value over: a non-map is reported without position. */
+	nd_conf_value_t bare = *v;
+	bare.pos.file = NULL;
+	nd_perms_t *p = user_perms(c, v->type == ND_CONF_MAP ? v : &bare);
+	if (p == NULL)
+		return;
+	if (nd_perms_resp(p) != NULL) {
+		ERR(c, v, "Cluster permissions do not support dynamic responses");
+		nd_perms_unref(p);
+		return;
+	}
+	nd_perms_unref(c->o->cluster.perms);
+	c->o->cluster.perms = p;
+}
+
+/* parseCluster. A failed type assertion ends the block there, as the reference's panic does
+ * (its keys come in Go's random map order; natsd's in file order). */
+static void apply_cluster(cfg_t *c, const nd_conf_entry_t *top)
+{
+	const nd_conf_value_t *v = top->value;
+	if (v->type != ND_CONF_MAP) {
+		ERR(c, v, "Expected map to define cluster, got %s", nd_conf_type_go_name(v->type));
+		return;
+	}
+	nd_cluster_opts_t *cl = &c->o->cluster;
+	for (size_t i = 0; i < v->u.map.n; i++) {
+		const nd_conf_entry_t *e = &v->u.map.entries[i];
+		const nd_conf_value_t *ev = e->value;
+		if (is_key(e->key, NAMES("name"))) {
+			if (!want(c, ev, ND_CONF_STRING))
+				return;
+			set_str(&cl->name, ev);
+		} else if (is_key(e->key, NAMES("listen"))) {
+			char *host;
+			int port;
+			if (!parse_listen(c, ev, &host, &port))
+				continue;
+			free(cl->host);
+			cl->host = host != NULL ? host : xstrdup("");
+			cl->port = port;
+		} else if (is_key(e->key, NAMES("port"))) {
+			if (!want(c, ev, ND_CONF_INT))
+				return;
+			cl->port = clamp_int(ev->u.i);
+		} else if (is_key(e->key, NAMES("host", "net"))) {
+			if (!want(c, ev, ND_CONF_STRING))
+				return;
+			set_str(&cl->host, ev);
+		} else if (is_key(e->key, NAMES("authorization"))) {
+			if (!cluster_authorization(c, e))
+				return;
+		} else if (is_key(e->key, NAMES("routes"))) {
+			if (!want(c, ev, ND_CONF_ARRAY))
+				return;
+			char **routes;
+			size_t n;
+			if (!parse_urls(c, ev, "route", &routes, &n))
+				continue;
+			free_strv(cl->routes, cl->nroutes);
+			cl->routes = routes;
+			cl->nroutes = n;
+		} else if (is_key(e->key, NAMES("tls"))) {
+			char q[512];
+			nd_go_quote(e->key, strlen(e->key), q, sizeof(q));
+			ERR(c, ev, "%s is not supported by natsd yet", q);
+		} else if (is_key(e->key, NAMES("cluster_advertise", "advertise"))) {
+			if (!want(c, ev, ND_CONF_STRING))
+				return;
+			set_str(&cl->advertise, ev);
+		} else if (is_key(e->key, NAMES("no_advertise"))) {
+			if (!want(c, ev, ND_CONF_BOOL))
+				return;
+			cl->no_advertise = ev->u.b;
+		} else if (is_key(e->key, NAMES("connect_retries"))) {
+			if (!want(c, ev, ND_CONF_INT))
+				return;
+			cl->connect_retries = clamp_int(ev->u.i);
+		} else if (is_key(e->key, NAMES("permissions"))) {
+			cluster_permissions(c, ev);
+		} else if (!ev->used_as_variable) {
+			unknown_field(c, e->key, ev);
+		}
+	}
+}
+
+/* --cluster / --cluster_listen, as the reference's overrideCluster: a URL whose host:port is
+ * the listener; its credentials (both needed) replace the authorization's; "" turns the
+ * listener off. ":-1" asks for a random port. */
+static void set_cluster_listen(cfg_t *c, const nd_conf_value_t *v)
+{
+	nd_cluster_opts_t *cl = &c->o->cluster;
+	if (!want(c, v, ND_CONF_STRING))
+		return;
+	const char *s = v->u.str.p;
+	if (s[0] == '\0') {
+		cl->port = 0;
+		return;
+	}
+	char *str = xstrdup(s), err[256], q[600];
+	size_t n = strlen(str);
+	bool random = n >= 3 && strcmp(str + n - 3, ":-1") == 0;
+	if (random)
+		strcpy(str + n - 3, ":0");
+	nd_go_url_t u;
+	char *h = NULL, *p = NULL;
+	if (nd_go_url_parse(str, &u, err, sizeof(err)) != 0) {
+		nd_go_quote(str, strlen(str), q, sizeof(q));
+		ERR(c, NULL, "parse %s: %s", q, err);
+		goto out;
+	}
+	nd_hostport_err_t he = nd_hostport_split(u.host, &h, &p);
+	if (he != ND_HOSTPORT_OK) {
+		if (u.host[0] != '\0') {
+			nd_hostport_error_text(he, u.host, err, sizeof(err));
+			ERR(c, NULL, "%s", err);
+		} else {
+			ERR(c, NULL, "missing port in address"); /* Go names no empty address */
+		}
+		goto out_url;
+	}
+	if (p[0] == '\0') {
+		ERR(c, NULL, "EOF"); /* fmt.Sscan of nothing */
+		goto out_url;
+	}
+	if (u.user != NULL && u.password == NULL) {
+		ERR(c, NULL, "expected cluster password to be set");
+		goto out_url;
+	}
+	free(cl->host);
+	cl->host = h;
+	h = NULL;
+	cl->port = random ? -1 : clamp_int(strtoll(p, NULL, 10));
+	free(cl->username);
+	free(cl->password);
+	cl->username = u.user;
+	cl->password = u.password;
+	u.user = u.password = NULL;
+out_url:
+	free(h);
+	free(p);
+	nd_go_url_deinit(&u);
+out:
+	free(str);
+}
+
+/* --routes, as the reference's RoutesFromStr: comma-separated, each trimmed; "" clears. The
+ * reference keeps no error here (a URL that does not parse becomes nil); natsd refuses it. */
+static void set_cluster_routes(cfg_t *c, const nd_conf_value_t *v)
+{
+	nd_cluster_opts_t *cl = &c->o->cluster;
+	if (!want(c, v, ND_CONF_STRING))
+		return;
+	free_strv(cl->routes, cl->nroutes);
+	cl->routes = NULL;
+	cl->nroutes = 0;
+	if (v->u.str.p[0] == '\0')
+		return;
+	for (const char *s = v->u.str.p;;) {
+		const char *comma = strchr(s, ',');
+		char *part = strndup(s, comma != NULL ? (size_t)(comma - s) : strlen(s));
+		if (part == NULL)
+			abort();
+		char *url = trim_space(part), err[256];
+		free(part);
+		nd_go_url_t u;
+		if (nd_go_url_parse(url, &u, err, sizeof(err)) != 0) {
+			char q[600];
+			nd_go_quote(url, strlen(url), q, sizeof(q));
+			ERR(c, NULL, "error parsing route url [%s]", q);
+			free(url);
+		} else {
+			nd_go_url_deinit(&u);
+			char **nv = realloc(cl->routes, (cl->nroutes + 1) * sizeof(char *));
+			if (nv == NULL)
+				abort();
+			nv[cl->nroutes++] = url;
+			cl->routes = nv;
+		}
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+}
+
+/* The cluster keys of the command line ("cluster.<key>"). Returns false for an unknown key. */
+static bool set_cluster_key(cfg_t *c, const char *key, const nd_conf_value_t *v)
+{
+	nd_cluster_opts_t *cl = &c->o->cluster;
+	if (strcmp(key, "listen") == 0) {
+		set_cluster_listen(c, v);
+	} else if (strcmp(key, "routes") == 0) {
+		set_cluster_routes(c, v);
+	} else if (strcmp(key, "name") == 0 || strcmp(key, "advertise") == 0) {
+		if (want(c, v, ND_CONF_STRING))
+			set_str(key[0] == 'n' ? &cl->name : &cl->advertise, v);
+	} else if (strcmp(key, "no_advertise") == 0) {
+		if (want(c, v, ND_CONF_BOOL))
+			cl->no_advertise = v->u.b;
+	} else if (strcmp(key, "connect_retries") == 0) {
+		if (want(c, v, ND_CONF_INT))
+			cl->connect_retries = clamp_int(v->u.i);
+	} else {
+		return false;
+	}
+	return true;
 }
 
 /* ---- top-level directives ---- */
@@ -1068,7 +1412,8 @@ static const directive_t directives[] = {
     {NAMES("workers"), apply_workers},
     {NAMES("spin"), apply_spin},
     /* Later issues: peer links, TLS, accounts, JetStream and the rest. */
-    {NAMES("cluster", "gateway", "leaf", "leafnodes", "tls", "accounts", "websocket", "ws", "mqtt",
+    {NAMES("cluster"), apply_cluster},
+    {NAMES("gateway", "leaf", "leafnodes", "tls", "accounts", "websocket", "ws", "mqtt",
 	   "jetstream", "store_dir", "storedir", "mappings", "maps", "operator", "operators",
 	   "roots", "root", "root_operators", "root_operator", "resolver", "account_resolver",
 	   "accounts_resolver", "resolver_tls", "resolver_preload", "resolver_pinned_accounts",
@@ -1151,6 +1496,13 @@ int nd_config_set(nd_opts_t *o, const char *key, const nd_conf_value_t *value,
 	if (single != NULL) {
 		if (want(&c, value, ND_CONF_STRING))
 			set_str(single, value);
+		return r->nerrors > before ? -1 : 0;
+	}
+	if (strncmp(key, "cluster.", 8) == 0) {
+		if (!set_cluster_key(&c, key + 8, value)) {
+			ERR(&c, NULL, "unknown option %s", key);
+			return -1;
+		}
 		return r->nerrors > before ? -1 : 0;
 	}
 	nd_conf_entry_t e = {.key = (char *)(uintptr_t)key,

@@ -42,8 +42,10 @@ int nd_config_load_file(nd_opts_t *o, const char *path, nd_config_report_t *r);
 
 /* Applies one setting by key, as if the file said `key = value` (the command line's way).
  * Besides the file's top-level keys, "authorization.user", "authorization.password" and
- * "authorization.token" set the single user and token (--user, --pass, --auth). The value
- * needs no position. Returns 0 or -1 (see the report). */
+ * "authorization.token" set the single user and token (--user, --pass, --auth), and
+ * "cluster.listen" (a URL, as --cluster), "cluster.routes" (comma-separated URLs, as --routes),
+ * "cluster.name", "cluster.advertise", "cluster.no_advertise" and "cluster.connect_retries" set
+ * the cluster's. The value needs no position. Returns 0 or -1 (see the report). */
 int nd_config_set(nd_opts_t *o, const char *key, const nd_conf_value_t *value,
 		  nd_config_report_t *r);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "protocol/gotime.h"
+#include "protocol/hostport.h"
 
 #define DEFAULT_MAX_PAYLOAD (1024 * 1024)
 #define DEFAULT_MAX_PENDING (64 * 1024 * 1024)
@@ -64,7 +65,12 @@ void nd_opts_default(nd_opts_t *o)
 	X((o)->ports_file_dir)                                                                     \
 	X((o)->http_host)                                                                          \
 	X((o)->http_base_path)                                                                     \
-	X((o)->config_file)
+	X((o)->config_file)                                                                        \
+	X((o)->cluster.name)                                                                       \
+	X((o)->cluster.host)                                                                       \
+	X((o)->cluster.username)                                                                   \
+	X((o)->cluster.password)                                                                   \
+	X((o)->cluster.advertise)
 
 void nd_opts_deinit(nd_opts_t *o)
 {
@@ -75,6 +81,13 @@ void nd_opts_deinit(nd_opts_t *o)
 #undef FREE_IT
 	nd_users_unref(o->users);
 	o->users = NULL;
+	nd_perms_unref(o->cluster.perms);
+	o->cluster.perms = NULL;
+	for (size_t i = 0; i < o->cluster.nroutes; i++)
+		free(o->cluster.routes[i]);
+	free(o->cluster.routes);
+	o->cluster.routes = NULL;
+	o->cluster.nroutes = 0;
 }
 
 void nd_opts_copy(nd_opts_t *dst, const nd_opts_t *src)
@@ -84,6 +97,20 @@ void nd_opts_copy(nd_opts_t *dst, const nd_opts_t *src)
 	FOR_EACH_STRING(dst, DUP_IT)
 #undef DUP_IT
 	dst->users = nd_users_ref(src->users);
+	dst->cluster.perms = src->cluster.perms != NULL ? nd_perms_ref(src->cluster.perms) : NULL;
+	dst->cluster.routes = NULL;
+	if (src->cluster.nroutes > 0) {
+		dst->cluster.routes = malloc(src->cluster.nroutes * sizeof(char *));
+		if (dst->cluster.routes == NULL)
+			abort();
+		for (size_t i = 0; i < src->cluster.nroutes; i++)
+			dst->cluster.routes[i] = xstrdup(src->cluster.routes[i]);
+	}
+}
+
+bool nd_cluster_opts_configured(const nd_cluster_opts_t *o)
+{
+	return o->port != 0 || o->nroutes > 0 || (o->name != NULL && o->name[0] != '\0');
 }
 
 nd_auth_conf_t nd_opts_auth(const nd_opts_t *o)
@@ -137,6 +164,41 @@ int nd_opts_validate(const nd_opts_t *o, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int nd_opts_parse_host_port(const char *hp, int default_port, char **host, int *port, char *err,
+			    size_t errlen)
+{
+	char *h, *p;
+	nd_hostport_err_t e = nd_hostport_split(hp, &h, &p);
+	if (e == ND_HOSTPORT_MISSING_PORT) {
+		/* Go's parseHostPort tries again with the default port appended. */
+		size_t n = strlen(hp) + 16;
+		char *with = malloc(n);
+		if (with == NULL)
+			abort();
+		snprintf(with, n, "%s:%d", hp, default_port);
+		e = nd_hostport_split(with, &h, &p);
+		if (e != ND_HOSTPORT_OK)
+			nd_hostport_error_text(e, with, err, errlen);
+		free(with);
+	} else if (e != ND_HOSTPORT_OK) {
+		nd_hostport_error_text(e, hp, err, errlen);
+	}
+	if (e != ND_HOSTPORT_OK)
+		return -1;
+	char *end;
+	long v = strtol(p, &end, 10);
+	if (*p == '\0' || *end != '\0') {
+		snprintf(err, errlen, "strconv.Atoi: parsing \"%s\": invalid syntax", p);
+		free(h);
+		free(p);
+		return -1;
+	}
+	free(p);
+	*host = h;
+	*port = (v == 0 || v == -1) ? default_port : (int)v;
 	return 0;
 }
 

@@ -6,9 +6,32 @@
 #define ND_ACTORS_OPTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "actors/auth.h"
+#include "actors/perms.h"
+
+/* The cluster block (and the --cluster, --routes, --cluster_name... flags), as the reference's
+ * ClusterOpts and Routes hold it. Parsed and checked only: natsd has no routes yet, and a
+ * server with a cluster listener, routes or a cluster name refuses to start. */
+typedef struct nd_cluster_opts {
+	char *name; /* NULL: none (the reference then picks one dynamically) */
+	char *host; /* NULL: not set */
+	int port;   /* 0: no cluster listener; -1: a random port */
+	char *username, *password;
+	double auth_timeout_s;
+	nd_perms_t *perms; /* publish side = import, subscribe side = export; NULL: none */
+	char *advertise;
+	bool no_advertise;
+	int connect_retries;
+	char **routes; /* the URLs to solicit, as written (trimmed); every one parses */
+	size_t nroutes;
+} nd_cluster_opts_t;
+
+/* True if o asks for what only routes can do: a cluster listener, routes to solicit, or a
+ * cluster name (which the reference announces in INFO). */
+bool nd_cluster_opts_configured(const nd_cluster_opts_t *o);
 
 typedef struct nd_opts {
 	/* Client listener and identity. */
@@ -58,6 +81,9 @@ typedef struct nd_opts {
 	uint64_t lame_duck_duration_ms; /* 2 min */
 	uint64_t lame_duck_grace_ms;    /* 10 s */
 
+	/* Cluster (parsed; routes are not implemented yet). */
+	nd_cluster_opts_t cluster;
+
 	/* Kept for compatibility; used once peer links exist. */
 	int connect_error_reports;   /* 3600 */
 	int reconnect_error_reports; /* 1 */
@@ -84,6 +110,12 @@ uint64_t nd_opts_auth_timeout_ms(const nd_opts_t *o);
  * with its message in err (e.g. "max_payload (104857600) cannot be higher than max_pending
  * (67108864)"). */
 int nd_opts_validate(const nd_opts_t *o, char *err, size_t errlen);
+
+/* Go's parseHostPort as the reference uses it for advertise values: "host:port", or "host"
+ * with default_port (also for a port of 0 or -1). Returns 0 with *host (malloc'd) and *port,
+ * or -1 with Go's error text in err. Any thread. */
+int nd_opts_parse_host_port(const char *hp, int default_port, char **host, int *port, char *err,
+			    size_t errlen);
 
 /* A shared, immutable snapshot of options. */
 typedef struct nd_opts_snap nd_opts_snap_t;

@@ -16,6 +16,27 @@ static bool str_eq(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+/* The reference compares its ClusterOpts with reflect.DeepEqual (routes are a field of their
+ * own). */
+static bool cluster_equal(const nd_cluster_opts_t *a, const nd_cluster_opts_t *b)
+{
+	return str_eq(a->name, b->name) && str_eq(a->host, b->host) && a->port == b->port &&
+	       str_eq(a->username, b->username) && str_eq(a->password, b->password) &&
+	       a->auth_timeout_s == b->auth_timeout_s && nd_perms_equal(a->perms, b->perms) &&
+	       str_eq(a->advertise, b->advertise) && a->no_advertise == b->no_advertise &&
+	       a->connect_retries == b->connect_retries;
+}
+
+static bool routes_equal(const nd_cluster_opts_t *a, const nd_cluster_opts_t *b)
+{
+	if (a->nroutes != b->nroutes)
+		return false;
+	for (size_t i = 0; i < a->nroutes; i++)
+		if (strcmp(a->routes[i], b->routes[i]) != 0)
+			return false;
+	return true;
+}
+
 static void notice(nd_reload_plan_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void notice(nd_reload_plan_t *p, const char *fmt, ...)
@@ -97,6 +118,29 @@ int nd_reload_plan(const nd_opts_t *old, const nd_opts_t *n, nd_reload_plan_t *p
 	STR_FIXED(http_base_path, "HTTPBasePath")
 	INT_FIXED(https_port, "HTTPSPort")
 	INT_FIXED(max_pending, "MaxPending")
+	/* The cluster (the reference's validateClusterOpts): its listener cannot move, and a new
+	 * advertise value must parse. */
+	STR_FIXED(cluster.host, "cluster host")
+	INT_FIXED(cluster.port, "cluster port")
+	if (n->cluster.advertise != NULL && n->cluster.advertise[0] != '\0') {
+		char *h, aerr[256];
+		int port;
+		if (nd_opts_parse_host_port(n->cluster.advertise, 0, &h, &port, aerr,
+					    sizeof(aerr)) != 0) {
+			if (asprintf(err, "invalid Cluster.Advertise value of %s, err=%s",
+				     n->cluster.advertise, aerr) < 0)
+				abort();
+			return -1;
+		}
+		free(h);
+	}
+	/* natsd's own: without routes, a cluster cannot be started by a reload either. */
+	if (nd_cluster_opts_configured(&n->cluster)) {
+		*err = strdup("cluster (routes) is not supported by natsd yet");
+		if (*err == NULL)
+			abort();
+		return -1;
+	}
 	INT_FIXED(log_size_limit, "LogSizeLimit")
 	if (old->lame_duck_duration_ms != n->lame_duck_duration_ms) {
 		dur(old->lame_duck_duration_ms, a);
@@ -167,6 +211,8 @@ int nd_reload_plan(const nd_opts_t *old, const nd_opts_t *n, nd_reload_plan_t *p
 		notice(p, "Reloaded: max_payload = %lld", (long long)n->max_payload);
 		p->client_info = true;
 	}
+	if (!cluster_equal(&old->cluster, &n->cluster))
+		notice(p, "Reloaded: cluster");
 	if (!str_eq(old->pid_file, n->pid_file)) {
 		p->pid_file = n->pid_file != NULL && n->pid_file[0] != '\0';
 		if (p->pid_file)
@@ -189,6 +235,8 @@ int nd_reload_plan(const nd_opts_t *old, const nd_opts_t *n, nd_reload_plan_t *p
 		notice(p, "Reloaded: remote_syslog = %s", n->remote_syslog ? n->remote_syslog : "");
 		p->logging = true;
 	}
+	if (!routes_equal(&old->cluster, &n->cluster))
+		notice(p, "Reloaded: cluster routes");
 	if (old->write_deadline_ms != n->write_deadline_ms) {
 		dur(n->write_deadline_ms, a);
 		notice(p, "Reloaded: write_deadline = %s", a);

@@ -92,39 +92,19 @@ static int advertised(const nd_opts_t *o, int listen_port, char **host, int *por
 		*port = listen_port;
 		return 0;
 	}
-	char *h, *p;
-	nd_hostport_err_t e = nd_hostport_split(o->client_advertise, &h, &p);
-	if (e == ND_HOSTPORT_MISSING_PORT) {
-		char *with = NULL;
-		if (asprintf(&with, "%s:%d", o->client_advertise, listen_port) < 0)
-			abort();
-		e = nd_hostport_split(with, &h, &p);
-		if (e != ND_HOSTPORT_OK)
-			nd_hostport_error_text(e, with, err, errlen);
-		free(with);
-	} else if (e != ND_HOSTPORT_OK) {
-		nd_hostport_error_text(e, o->client_advertise, err, errlen);
-	}
-	if (e != ND_HOSTPORT_OK)
-		return -1;
-	char *end;
-	long v = strtol(p, &end, 10);
-	if (*p == '\0' || *end != '\0') {
-		snprintf(err, errlen, "strconv.Atoi: parsing \"%s\": invalid syntax", p);
-		free(h);
-		free(p);
-		return -1;
-	}
-	free(p);
-	*host = h;
-	*port = (v == 0 || v == -1) ? listen_port : (int)v;
-	return 0;
+	return nd_opts_parse_host_port(o->client_advertise, listen_port, host, port, err, errlen);
 }
 
 int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t errlen)
 {
 	if (nd_opts_validate(opts, err, errlen) != 0)
 		return -EINVAL;
+	/* Routes are not implemented: refuse to start rather than run alone when a cluster was
+	 * asked for. */
+	if (nd_cluster_opts_configured(&opts->cluster)) {
+		snprintf(err, errlen, "cluster (routes) is not supported by natsd yet");
+		return -EINVAL;
+	}
 	/* https needs TLS: refuse to start rather than run without what was asked for. */
 	if (opts->https_port != 0) {
 		snprintf(err, errlen,

@@ -3,6 +3,7 @@
 #include "include/natsd.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,6 +238,26 @@ int natsd_options_set_listen(natsd_options_t *opts, const char *host, int port)
 	return 0;
 }
 
+/* The last string set by key, or NULL. */
+static const char *override_string(const natsd_options_t *opts, const char *key)
+{
+	const char *v = NULL;
+	for (size_t i = 0; i < opts->noverrides; i++)
+		if (strcmp(opts->overrides[i].key, key) == 0 && opts->overrides[i].s != NULL)
+			v = opts->overrides[i].s;
+	return v;
+}
+
+/* The reference's last check of its flags (ConfigureOptions): --routes needs a cluster
+ * listener, from --cluster or the file. */
+static bool routes_without_cluster(const natsd_options_t *opts, const nd_opts_t *o)
+{
+	const char *routes = override_string(opts, "cluster.routes");
+	const char *listen = override_string(opts, "cluster.listen");
+	return routes != NULL && routes[0] != '\0' && (listen == NULL || listen[0] == '\0') &&
+	       (o->cluster.host == NULL || o->cluster.host[0] == '\0') && o->cluster.port == 0;
+}
+
 int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts, char **err)
 {
 	if (err != NULL)
@@ -249,7 +270,12 @@ int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts, char 
 	nd_opts_t o;
 	nd_opts_copy(&o, &opts->o);
 	nd_config_baseline(&o);
-	int rc = nd_server_create(&s->srv, &o, msg, sizeof(msg));
+	int rc = -EINVAL;
+	if (routes_without_cluster(opts, &o))
+		snprintf(msg, sizeof(msg),
+			 "solicited routes require cluster capabilities, e.g. --cluster");
+	else
+		rc = nd_server_create(&s->srv, &o, msg, sizeof(msg));
 	nd_opts_deinit(&o);
 	if (rc != 0) {
 		if (err != NULL)
