@@ -112,7 +112,9 @@ bool nd_route_queues_next(nd_slice_t *rest, nd_slice_t *q)
 	while (i < rest->n && is_route_ws(rest->p[i]))
 		i++;
 	if (i == rest->n) {
-		rest->p += i;
+		/* An empty list may have a NULL p: NULL + 0 is undefined in C. */
+		if (i > 0)
+			rest->p += i;
 		rest->n = 0;
 		return false;
 	}

@@ -501,6 +501,10 @@ ND_TEST(route_parser, defaults_and_error_text)
 	nd_route_parser_init(&p);
 	cr_assert(nd_route_parser_idle(&p));
 	cr_assert_null(nd_route_parser_error_text(&p));
+	/* An op without queues has an empty (NULL) list: iterating it ends at once. */
+	nd_slice_t empty = {0}, q;
+	cr_assert_not(nd_route_queues_next(&empty, &q));
+	cr_assert_null(empty.p);
 	/* A 70000-byte RMSG line is fine by default (the reference has no limit). */
 	size_t n = 70000;
 	char *line = malloc(n + 32);
