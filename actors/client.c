@@ -107,7 +107,8 @@ typedef struct nd_client {
 	nd_timer_t ping_timer, write_timer;
 	int pings_out;
 	bool ping_forced;
-	uint64_t last_activity_ms;
+	uint64_t last_activity_ms; /* any traffic, PINGs included (the ping timer) */
+	uint64_t monitor_last_ms;  /* messages and interest only: /connz's last_activity */
 
 	uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
 	int64_t start_ns;       /* CLOCK_REALTIME at accept, for monitoring */
@@ -430,7 +431,7 @@ static bool client_deliver(nd_dest_t *dst, nd_sub_t *sub, const nd_pubmsg_t *m)
 				  now_ns());
 	if (nd_log_enabled(ND_LOG_TRACE))
 		nd_log_trace("%s - ->> [%.*s]", c->tag, (int)(line - 2), start);
-	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
+	c->last_activity_ms = c->monitor_last_ms = nd_worker_now_ms(nd_actor_home(c->self));
 	nd_delivery_mark_dirty(c->d, &c->dest);
 	if (last)
 		remove_sub(c, sub);
@@ -546,7 +547,7 @@ static void process_pub(nd_client_t *c, const nd_op_t *op)
 {
 	c->in_msgs++;
 	c->in_bytes += (uint64_t)op->size;
-	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
+	c->last_activity_ms = c->monitor_last_ms = nd_worker_now_ms(nd_actor_home(c->self));
 	if (has_prefix(op->subject.p, op->subject.n, "_GR_.")) {
 		pub_violation(c, false, op->subject.p, op->subject.n);
 		return;
@@ -633,7 +634,7 @@ static void sub_violation(nd_client_t *c, const nd_op_t *op)
 
 static void process_sub(nd_client_t *c, const nd_op_t *op)
 {
-	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
+	c->last_activity_ms = c->monitor_last_ms = nd_worker_now_ms(nd_actor_home(c->self));
 	/* Permissions first (a queue subscription is checked with its queue, and "_sys_" is
 	 * never a client's), then the token limit, then the subscription limit. */
 	bool allowed;
@@ -712,7 +713,7 @@ static void process_sub(nd_client_t *c, const nd_op_t *op)
 
 static void process_unsub(nd_client_t *c, const nd_op_t *op)
 {
-	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(c->self));
+	c->last_activity_ms = c->monitor_last_ms = nd_worker_now_ms(nd_actor_home(c->self));
 	nd_sub_t *s = sid_find(c, op->sid.p, op->sid.n);
 	if (s != NULL) {
 		if (op->max_msgs > 0 && op->max_msgs > s->delivered)
@@ -799,6 +800,7 @@ static bool process_connect(nd_client_t *c, const nd_op_t *op)
 	}
 	c->connect_received = true;
 	c->auth_pending = false;
+	c->monitor_last_ms = nd_worker_now_ms(nd_actor_home(c->self));
 	/* The reference's first round-trip estimate: from the accept to the CONNECT. */
 	if (c->rtt_ns == 0) {
 		c->rtt_ns = realtime_ns() - c->start_ns;
@@ -1259,7 +1261,7 @@ static void fill_info(nd_client_t *c, nd_client_info_t *info, bool subs)
 	info->start_ns = c->start_ns;
 	int64_t now = realtime_ns();
 	uint64_t mono = nd_worker_now_ms(nd_actor_home(c->self));
-	info->last_activity_ns = now - (int64_t)(mono - c->last_activity_ms) * 1000000;
+	info->last_activity_ns = now - (int64_t)(mono - c->monitor_last_ms) * 1000000;
 	if (info->last_activity_ns < c->start_ns)
 		info->last_activity_ns = c->start_ns;
 	info->rtt_ns = c->rtt_ns;
@@ -1368,7 +1370,7 @@ static void client_start(nd_actor_t *self)
 	nd_timer_init(&c->ping_timer, self, on_ping_timer);
 	nd_timer_init(&c->write_timer, self, on_write_timer);
 	nd_timer_init(&c->auth_timer, self, on_auth_timer);
-	c->last_activity_ms = nd_worker_now_ms(nd_actor_home(self));
+	c->last_activity_ms = c->monitor_last_ms = nd_worker_now_ms(nd_actor_home(self));
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	nd_io_init(&c->io, self, c->fd, on_io);

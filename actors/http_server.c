@@ -51,6 +51,12 @@ struct nd_http_server {
 	pthread_cond_t cv;
 	conn_t *list;
 	int live; /* listener + connections not yet stopped */
+	/* Connections per peer address, under mu: one address may hold at most a share of the
+	 * cap, so a client hoarding idle sockets cannot lock out health probes. */
+	struct peer_count {
+		uint8_t addr[16];
+		unsigned n;
+	} * peers; /* max_conns entries; n == 0 is free */
 };
 
 /* ---- server object ---- */
@@ -67,6 +73,7 @@ static void srv_unref(nd_http_server_t *s)
 		return;
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	free(s->peers);
 	free(s->host);
 	free(s);
 }
@@ -164,6 +171,7 @@ struct conn {
 	bool peer_eof;
 	bool draining; /* write side shut after an error answer: discard input, then close */
 	size_t drained;
+	uint8_t peer[16]; /* its address, IPv4 mapped into IPv6 (the per-peer count) */
 };
 
 static void conn_close(conn_t *c)
@@ -470,9 +478,50 @@ static void conn_start(nd_actor_t *self)
 	update(c);
 }
 
+static void peer_forget(nd_http_server_t *s, const uint8_t addr[16])
+{
+	pthread_mutex_lock(&s->mu);
+	for (unsigned i = 0; i < s->o.max_conns; i++)
+		if (s->peers[i].n > 0 && memcmp(s->peers[i].addr, addr, 16) == 0) {
+			s->peers[i].n--;
+			break;
+		}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Counts a new connection from addr; false if that address holds its share already. */
+static bool peer_admit(nd_http_server_t *s, const uint8_t addr[16])
+{
+	unsigned share = s->o.max_conns / ND_HTTP_PEER_SHARE;
+	if (share == 0)
+		share = 1;
+	bool ok = false;
+	pthread_mutex_lock(&s->mu);
+	struct peer_count *free_slot = NULL, *mine = NULL;
+	for (unsigned i = 0; i < s->o.max_conns; i++) {
+		if (s->peers[i].n == 0) {
+			if (free_slot == NULL)
+				free_slot = &s->peers[i];
+		} else if (memcmp(s->peers[i].addr, addr, 16) == 0) {
+			mine = &s->peers[i];
+		}
+	}
+	if (mine != NULL && mine->n < share) {
+		mine->n++;
+		ok = true;
+	} else if (mine == NULL && free_slot != NULL) {
+		memcpy(free_slot->addr, addr, 16);
+		free_slot->n = 1;
+		ok = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
 static void conn_release(conn_t *c)
 {
 	nd_http_server_t *s = c->srv;
+	peer_forget(s, c->peer);
 	if (c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;
@@ -537,13 +586,14 @@ typedef struct http_listener {
 	nd_timer_t backoff;
 } http_listener_t;
 
-static void spawn_conn(nd_http_server_t *s, int fd)
+static void spawn_conn(nd_http_server_t *s, int fd, const uint8_t peer[16])
 {
 	nd_actor_t *a =
 	    nd_actor_create(s->rt, &conn_class, sizeof(conn_t), nd_runtime_next_worker(s->rt));
 	conn_t *c = nd_actor_state(a);
 	c->srv = srv_ref(s);
 	c->fd = fd;
+	memcpy(c->peer, peer, 16);
 	pthread_mutex_lock(&s->mu);
 	s->live++;
 	pthread_mutex_unlock(&s->mu);
@@ -556,7 +606,9 @@ static void on_accept(nd_actor_t *self, nd_io_t *io, int events)
 	http_listener_t *l = nd_actor_state(self);
 	nd_http_server_t *s = l->srv;
 	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
@@ -572,12 +624,20 @@ static void on_accept(nd_actor_t *self, nd_io_t *io, int events)
 		}
 		/* Over the cap the connection is closed at once: it costs nothing to refuse, and
 		 * the reference (no cap) has no answer to imitate. */
-		if (atomic_load(&s->stopped) || atomic_load(&s->conns) >= s->o.max_conns) {
+		uint8_t peer[16] = {0};
+		if (ss.ss_family == AF_INET6) {
+			memcpy(peer, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		} else if (ss.ss_family == AF_INET) {
+			peer[10] = peer[11] = 0xff;
+			memcpy(peer + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		}
+		if (atomic_load(&s->stopped) || atomic_load(&s->conns) >= s->o.max_conns ||
+		    !peer_admit(s, peer)) {
 			close(fd);
 			continue;
 		}
 		atomic_fetch_add(&s->conns, 1);
-		spawn_conn(s, fd);
+		spawn_conn(s, fd, peer);
 	}
 }
 
@@ -659,6 +719,9 @@ int nd_http_server_start(nd_http_server_t **out, nd_runtime_t *rt, const nd_http
 		s->o.max_header_bytes = ND_HTTP_DEFAULT_MAX_HEADER_BYTES;
 	if (s->o.max_conns == 0)
 		s->o.max_conns = ND_HTTP_DEFAULT_MAX_CONNS;
+	s->peers = calloc(s->o.max_conns, sizeof(*s->peers));
+	if (s->peers == NULL)
+		abort();
 	atomic_init(&s->conns, 0);
 	atomic_init(&s->stopped, false);
 	atomic_init(&s->refs, 2); /* the caller's and the listener's */

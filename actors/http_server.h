@@ -36,14 +36,17 @@ typedef struct nd_http_server_opts {
 	unsigned idle_timeout_ms;   /* between keep-alive requests: 120 s */
 	unsigned write_timeout_ms;  /* a response blocked on a slow reader: 10 s */
 	size_t max_header_bytes;    /* request line + headers: 1 MiB, as the reference */
-	unsigned max_conns;         /* concurrent HTTP connections; more are closed: 256 */
+	unsigned max_conns;         /* concurrent HTTP connections; more are closed: 1024 */
 } nd_http_server_opts_t;
 
 #define ND_HTTP_DEFAULT_HEADER_TIMEOUT_MS 10000
 #define ND_HTTP_DEFAULT_IDLE_TIMEOUT_MS 120000
 #define ND_HTTP_DEFAULT_WRITE_TIMEOUT_MS 10000
 #define ND_HTTP_DEFAULT_MAX_HEADER_BYTES (1u << 20)
-#define ND_HTTP_DEFAULT_MAX_CONNS 256
+#define ND_HTTP_DEFAULT_MAX_CONNS 1024
+/* One peer address may hold at most max_conns / ND_HTTP_PEER_SHARE connections, so that one
+ * client hoarding sockets cannot lock the others (health probes) out. */
+#define ND_HTTP_PEER_SHARE 4
 #define ND_HTTP_MAX_BODY 65536 /* a body up to this is read and dropped; more: 413 */
 #define ND_HTTP_PIPELINE_MAX                                                                       \
 	16 /* requests answered-but-unwritten per client before reading stops */

@@ -62,19 +62,19 @@ typedef struct request_msg {
 typedef enum { GATHER_CONNZ, GATHER_SUBSZ } gather_kind_t;
 
 typedef struct connz_params {
-	char sort[256];
+	char *sort; /* malloc'd or NULL, as user and acc */
 	bool auth, subs, subs_detail;
 	int offset, limit;
 	uint64_t cid;
 	int state; /* 0 open, 1 closed, 2 any */
-	char user[256], acc[256];
+	char *user, *acc;
 } connz_params_t;
 
 typedef struct subsz_params {
 	bool subs;
 	int offset, limit;
-	char test[512]; /* "" or a literal subject */
-	char acc[256];
+	char *test;       /* NULL or a literal subject (malloc'd) */
+	bool unknown_acc; /* acc= names an account natsd does not have: nothing matches */
 } subsz_params_t;
 
 typedef struct gather {
@@ -82,7 +82,7 @@ typedef struct gather {
 	uint64_t id;
 	gather_kind_t kind;
 	nd_http_reply_t *reply;
-	char callback[128];
+	char *callback; /* malloc'd or NULL */
 	connz_params_t cz;
 	subsz_params_t sz;
 	size_t expected, got;
@@ -199,9 +199,19 @@ static void reply_json(nd_http_reply_t *r, const char *callback, json_t *root)
 
 /* ---- query parameters (Go's strconv rules and the reference's messages) ---- */
 
-static const char *param(const char *query, const char *name, char *buf, size_t len)
+/* The decoded value of a query parameter (malloc'd), or NULL when absent. A value can never be
+ * longer than the query, so it always fits. */
+static char *param(const char *query, const char *name)
 {
-	return nd_http_query_get(query, name, buf, len);
+	size_t len = strlen(query) + 1;
+	char *buf = malloc(len);
+	if (buf == NULL)
+		abort();
+	if (nd_http_query_get(query, name, buf, len) == NULL) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 /* Go's strconv.ParseBool. */
@@ -236,22 +246,28 @@ static bool bad_param(nd_http_reply_t *r, const char *kind, const char *name, co
 
 static bool decode_bool(nd_http_reply_t *r, const char *query, const char *name, bool *out)
 {
-	char v[256];
 	*out = false;
-	if (param(query, name, v, sizeof(v)) == NULL || v[0] == '\0')
-		return true;
-	if (parse_go_bool(v, out) != 0)
-		return bad_param(r, "boolean", name, "ParseBool", v, "invalid syntax");
-	return true;
+	char *v = param(query, name);
+	bool ok = v == NULL || v[0] == '\0' || parse_go_bool(v, out) == 0 ||
+		  bad_param(r, "boolean", name, "ParseBool", v, "invalid syntax");
+	free(v);
+	return ok;
 }
 
 /* Go's strconv.Atoi: optional sign, decimal digits, int64 range. */
+static bool decode_int_value(nd_http_reply_t *r, const char *v, const char *name, int *out);
+
 static bool decode_int(nd_http_reply_t *r, const char *query, const char *name, int *out)
 {
-	char v[256];
 	*out = 0;
-	if (param(query, name, v, sizeof(v)) == NULL || v[0] == '\0')
-		return true;
+	char *v = param(query, name);
+	bool ok = v == NULL || v[0] == '\0' || decode_int_value(r, v, name, out);
+	free(v);
+	return ok;
+}
+
+static bool decode_int_value(nd_http_reply_t *r, const char *v, const char *name, int *out)
+{
 	const char *p = v;
 	bool neg = false;
 	if (*p == '+' || *p == '-')
@@ -275,12 +291,19 @@ static bool decode_int(nd_http_reply_t *r, const char *query, const char *name, 
 	return true;
 }
 
+static bool decode_uint64_value(nd_http_reply_t *r, const char *v, const char *name, uint64_t *out);
+
 static bool decode_uint64(nd_http_reply_t *r, const char *query, const char *name, uint64_t *out)
 {
-	char v[256];
 	*out = 0;
-	if (param(query, name, v, sizeof(v)) == NULL || v[0] == '\0')
-		return true;
+	char *v = param(query, name);
+	bool ok = v == NULL || v[0] == '\0' || decode_uint64_value(r, v, name, out);
+	free(v);
+	return ok;
+}
+
+static bool decode_uint64_value(nd_http_reply_t *r, const char *v, const char *name, uint64_t *out)
+{
 	unsigned long long acc = 0;
 	for (const char *p = v; *p; p++) {
 		if (*p < '0' || *p > '9')
@@ -455,16 +478,20 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 
 static void handle_healthz(nd_http_reply_t *r, const char *query, const char *callback)
 {
-	/* js-enabled-only and js-enabled are booleans; JetStream is off, so always ok. */
+	/* The reference's parameters, in its order; JetStream is off, so always ok. */
 	bool b;
-	if (!decode_bool(r, query, "js-enabled-only", &b) ||
-	    !decode_bool(r, query, "js-enabled", &b))
+	if (!decode_bool(r, query, "js-enabled", &b) ||
+	    !decode_bool(r, query, "js-enabled-only", &b) ||
+	    !decode_bool(r, query, "js-server-only", &b))
 		return;
 	const char *body = "{\"status\":\"ok\"}";
 	if (callback != NULL && callback[0] != '\0') {
-		char w[256];
-		int n = snprintf(w, sizeof(w), "%s(%s)", callback, body);
+		char *w = NULL;
+		int n = asprintf(&w, "%s(%s)", callback, body);
+		if (n < 0)
+			abort();
 		nd_http_reply_send(r, 200, "application/javascript", NULL, w, (size_t)n);
+		free(w);
 		return;
 	}
 	nd_http_reply_send(r, 200, "application/json", NULL, body, strlen(body));
@@ -478,24 +505,40 @@ static json_t *header(mon_state_t *st)
 	return o;
 }
 
-static void handle_routez(mon_state_t *st, nd_http_reply_t *r, const char *callback)
+static void handle_routez(mon_state_t *st, nd_http_reply_t *r, const char *query,
+			  const char *callback)
 {
+	/* subs=1|detail as /connz; counted only once decoded, as the reference does. */
+	char *subs = param(query, "subs");
+	bool detail = subs != NULL && strcasecmp(subs, "detail") == 0, b;
+	free(subs);
+	if (!detail && !decode_bool(r, query, "subs", &b))
+		return;
+	count_request(st, "/routez");
 	json_t *o = header(st);
 	json_object_set_new(o, "num_routes", json_integer(0));
 	json_object_set_new(o, "routes", json_array());
 	reply_json(r, callback, o);
 }
 
-static void handle_gatewayz(mon_state_t *st, nd_http_reply_t *r, const char *callback)
+static void handle_gatewayz(mon_state_t *st, nd_http_reply_t *r, const char *query,
+			    const char *callback)
 {
+	bool b;
+	if (!decode_bool(r, query, "accs", &b))
+		return;
 	json_t *o = header(st);
 	json_object_set_new(o, "outbound_gateways", json_object());
 	json_object_set_new(o, "inbound_gateways", json_object());
 	reply_json(r, callback, o);
 }
 
-static void handle_leafz(mon_state_t *st, nd_http_reply_t *r, const char *callback)
+static void handle_leafz(mon_state_t *st, nd_http_reply_t *r, const char *query,
+			 const char *callback)
 {
+	bool b;
+	if (!decode_bool(r, query, "subs", &b))
+		return;
 	json_t *o = header(st);
 	json_object_set_new(o, "leafnodes", json_integer(0));
 	json_object_set_new(o, "leafs", json_null());
@@ -522,9 +565,10 @@ static json_t *sublist_stats_json(nd_server_t *srv)
 static void handle_accountz(mon_state_t *st, nd_http_reply_t *r, const char *query,
 			    const char *callback)
 {
-	char acc[256];
 	json_t *o = header(st);
-	if (param(query, "acc", acc, sizeof(acc)) == NULL || acc[0] == '\0') {
+	char *acc = param(query, "acc");
+	if (acc == NULL || acc[0] == '\0') {
+		free(acc);
 		json_t *list = json_array();
 		json_array_append_new(list, json_string("$G"));
 		json_object_set_new(o, "accounts", list);
@@ -533,11 +577,15 @@ static void handle_accountz(mon_state_t *st, nd_http_reply_t *r, const char *que
 	}
 	if (strcmp(acc, "$G") != 0) {
 		json_decref(o);
-		char text[400];
-		snprintf(text, sizeof(text), "Error: account %s not found", acc);
+		char *text = NULL;
+		if (asprintf(&text, "Account %s does not exist", acc) < 0)
+			abort();
 		reply_text(r, 400, text);
+		free(text);
+		free(acc);
 		return;
 	}
+	free(acc);
 	nd_server_totals_t tot;
 	nd_server_totals(st->m->srv, &tot);
 	json_t *d = json_object();
@@ -587,8 +635,19 @@ static void handle_accstatz(mon_state_t *st, nd_http_reply_t *r, const char *que
 	reply_json(r, callback, o);
 }
 
-static void handle_jsz(mon_state_t *st, nd_http_reply_t *r, const char *callback)
+static void handle_jsz(mon_state_t *st, nd_http_reply_t *r, const char *query, const char *callback)
 {
+	bool b, leader;
+	int n;
+	if (!decode_bool(r, query, "accounts", &b) || !decode_bool(r, query, "streams", &b) ||
+	    !decode_bool(r, query, "consumers", &b) || !decode_bool(r, query, "config", &b) ||
+	    !decode_int(r, query, "offset", &n) || !decode_int(r, query, "limit", &n) ||
+	    !decode_bool(r, query, "leader-only", &leader))
+		return;
+	if (leader) { /* no JetStream: never the meta leader */
+		reply_text(r, 400, "filtered response: not leader");
+		return;
+	}
 	json_t *o = header(st);
 	json_object_set_new(o, "disabled", json_true());
 	json_t *cfg = json_object();
@@ -647,8 +706,11 @@ static void start_gather(mon_state_t *st, gather_t *g, bool subs)
 	free(clients);
 }
 
+static void params_free(gather_t *g);
+
 static void gather_free(gather_t *g)
 {
+	params_free(g);
 	for (size_t i = 0; i < g->ninfos; i++)
 		nd_client_info_deinit(&g->infos[i]);
 	free(g->infos);
@@ -782,7 +844,8 @@ static bool conn_selected(const nd_client_info_t *i, const connz_params_t *p)
 {
 	if (p->cid > 0 && i->cid != p->cid)
 		return false;
-	if (p->user[0] != '\0' && (i->user == NULL || strcmp(i->user, p->user) != 0))
+	if (p->user != NULL && p->user[0] != '\0' &&
+	    (i->user == NULL || strcmp(i->user, p->user) != 0))
 		return false;
 	return true;
 }
@@ -797,8 +860,9 @@ static void finish_connz(mon_state_t *st, gather_t *g)
 		closed = nd_server_closed_list(st->m->srv, &nclosed);
 	/* An unknown account answers an empty page with no server id; closed connections are
 	 * kept without an account name in the reference, so an account filter drops them. */
-	bool acc_ok = p->acc[0] == '\0' || strcmp(p->acc, "$G") == 0;
-	if (p->acc[0] != '\0') {
+	bool has_acc = p->acc != NULL && p->acc[0] != '\0';
+	bool acc_ok = !has_acc || strcmp(p->acc, "$G") == 0;
+	if (has_acc) {
 		for (size_t i = 0; i < nclosed; i++)
 			nd_client_info_deinit(&closed[i]);
 		nclosed = 0;
@@ -818,7 +882,7 @@ static void finish_connz(mon_state_t *st, gather_t *g)
 		for (size_t i = 0; i < nclosed; i++)
 			if (conn_selected(&closed[i], p))
 				views[n++] = (conn_view_t){&closed[i], true};
-	g_sort = p->sort[0] ? p->sort : "cid";
+	g_sort = p->sort != NULL && p->sort[0] ? p->sort : "cid";
 	g_now = now;
 	qsort(views, n, sizeof(*views), cmp_conns);
 	size_t lo = (size_t)p->offset, hi = (size_t)p->offset + (size_t)p->limit;
@@ -862,7 +926,7 @@ static void finish_subsz(mon_state_t *st, gather_t *g)
 {
 	const subsz_params_t *p = &g->sz;
 	json_t *o = NULL;
-	if (p->subs) {
+	if (p->subs && !p->unknown_acc) {
 		o = header(st);
 		json_t *stats = sublist_stats_json(st->m->srv);
 		json_object_update(o, stats);
@@ -875,7 +939,7 @@ static void finish_subsz(mon_state_t *st, gather_t *g)
 			const nd_client_info_t *ci = &g->infos[i];
 			for (uint32_t k = 0; ci->subs != NULL && k < ci->nsubs; k++) {
 				const nd_client_sub_info_t *s = &ci->subs[k];
-				if (p->test[0] != '\0' &&
+				if (p->test != NULL && p->test[0] != '\0' &&
 				    !nd_subject_matches(s->subject, strlen(s->subject), p->test,
 							strlen(p->test)))
 					continue;
@@ -925,6 +989,8 @@ static void finish_subsz(mon_state_t *st, gather_t *g)
 		}
 	} else {
 		o = sublist_stats_json(st->m->srv);
+		if (p->unknown_acc) /* an account without subscriptions */
+			json_object_set_new(o, "num_subscriptions", json_integer(0));
 	}
 	reply_json(g->reply, g->callback, o);
 }
@@ -956,6 +1022,15 @@ static const char *const sort_options[] = {
     "cid",        "start", "subs", "pending", "msgs_to", "msgs_from", "bytes_to",
     "bytes_from", "last",  "idle", "uptime",  "stop",    "reason"};
 
+static void params_free(gather_t *g)
+{
+	free(g->callback);
+	free(g->cz.sort);
+	free(g->cz.user);
+	free(g->cz.acc);
+	free(g->sz.test);
+}
+
 static void handle_connz(mon_state_t *st, nd_http_reply_t *r, const char *query,
 			 const char *callback)
 {
@@ -964,23 +1039,19 @@ static void handle_connz(mon_state_t *st, nd_http_reply_t *r, const char *query,
 		abort();
 	g->kind = GATHER_CONNZ;
 	g->reply = r;
-	snprintf(g->callback, sizeof(g->callback), "%s", callback ? callback : "");
+	g->callback = callback != NULL && callback[0] ? strdup(callback) : NULL;
 	connz_params_t *p = &g->cz;
-	char v[256];
-	if (param(query, "sort", v, sizeof(v)) != NULL)
-		snprintf(p->sort, sizeof(p->sort), "%s", v);
-	char subs[64] = "";
-	param(query, "subs", subs, sizeof(subs));
-	p->subs_detail = strcasecmp(subs, "detail") == 0;
-	char state[64] = "";
+	p->sort = param(query, "sort");
+	char *subs = param(query, "subs");
+	p->subs_detail = subs != NULL && strcasecmp(subs, "detail") == 0;
+	free(subs);
 	if (!decode_bool(r, query, "auth", &p->auth) ||
 	    (!p->subs_detail && !decode_bool(r, query, "subs", &p->subs)) ||
 	    !decode_int(r, query, "offset", &p->offset) ||
-	    !decode_int(r, query, "limit", &p->limit) || !decode_uint64(r, query, "cid", &p->cid)) {
-		free(g);
-		return;
-	}
-	if (param(query, "state", state, sizeof(state)) != NULL && state[0] != '\0') {
+	    !decode_int(r, query, "limit", &p->limit) || !decode_uint64(r, query, "cid", &p->cid))
+		goto fail;
+	char *state = param(query, "state");
+	if (state != NULL && state[0] != '\0') {
 		if (strcasecmp(state, "open") == 0) {
 			p->state = 0;
 		} else if (strcasecmp(state, "closed") == 0) {
@@ -988,36 +1059,41 @@ static void handle_connz(mon_state_t *st, nd_http_reply_t *r, const char *query,
 		} else if (strcasecmp(state, "any") == 0 || strcasecmp(state, "all") == 0) {
 			p->state = 2;
 		} else {
-			char text[400];
-			snprintf(text, sizeof(text), "Error decoding state for %s", state);
+			char *text = NULL;
+			if (asprintf(&text, "Error decoding state for %s", state) < 0)
+				abort();
 			reply_text(r, 400, text);
-			free(g);
-			return;
+			free(text);
+			free(state);
+			goto fail;
 		}
 	}
-	param(query, "user", p->user, sizeof(p->user));
-	param(query, "acc", p->acc, sizeof(p->acc));
-	if (p->sort[0] != '\0') {
+	free(state);
+	p->user = param(query, "user");
+	p->acc = param(query, "acc");
+	/* The reference counts the request once its parameters decoded, errors below included. */
+	count_request(st, "/connz");
+	if (p->sort != NULL && p->sort[0] != '\0') {
 		bool ok = false;
 		for (size_t i = 0; i < sizeof(sort_options) / sizeof(sort_options[0]); i++)
 			ok |= strcmp(p->sort, sort_options[i]) == 0;
 		if (!ok) {
-			char text[400];
-			snprintf(text, sizeof(text), "invalid sorting option: %s", p->sort);
+			char *text = NULL;
+			if (asprintf(&text, "invalid sorting option: %s", p->sort) < 0)
+				abort();
 			reply_text(r, 400, text);
-			free(g);
-			return;
+			free(text);
+			goto fail;
+		}
+		if ((strcmp(p->sort, "stop") == 0 || strcmp(p->sort, "reason") == 0) &&
+		    p->state != 1) {
+			char text[64];
+			snprintf(text, sizeof(text), "sort by %s only valid on closed connections",
+				 p->sort);
+			reply_text(r, 400, text);
+			goto fail;
 		}
 	}
-	if ((strcmp(p->sort, "stop") == 0 || strcmp(p->sort, "reason") == 0) && p->state != 1) {
-		char text[400];
-		snprintf(text, sizeof(text), "sort by %s only valid on closed connections",
-			 p->sort);
-		reply_text(r, 400, text);
-		free(g);
-		return;
-	}
-	count_request(st, "/connz");
 	if (p->offset < 0)
 		p->offset = 0;
 	if (p->limit <= 0)
@@ -1030,6 +1106,10 @@ static void handle_connz(mon_state_t *st, nd_http_reply_t *r, const char *query,
 		finish_connz(st, g);
 		gather_free(g);
 	}
+	return;
+fail:
+	params_free(g);
+	free(g);
 }
 
 static void handle_subsz(mon_state_t *st, nd_http_reply_t *r, const char *query,
@@ -1040,29 +1120,33 @@ static void handle_subsz(mon_state_t *st, nd_http_reply_t *r, const char *query,
 		abort();
 	g->kind = GATHER_SUBSZ;
 	g->reply = r;
-	snprintf(g->callback, sizeof(g->callback), "%s", callback ? callback : "");
+	g->callback = callback != NULL && callback[0] ? strdup(callback) : NULL;
 	subsz_params_t *p = &g->sz;
 	if (!decode_bool(r, query, "subs", &p->subs) ||
 	    !decode_int(r, query, "offset", &p->offset) ||
-	    !decode_int(r, query, "limit", &p->limit)) {
-		free(g);
-		return;
-	}
-	param(query, "test", p->test, sizeof(p->test));
-	if (p->test[0] != '\0' && !nd_subject_valid_pub(p->test, strlen(p->test))) {
-		char text[700];
-		snprintf(text, sizeof(text),
-			 "invalid test subject, must be valid publish subject: %s", p->test);
+	    !decode_int(r, query, "limit", &p->limit))
+		goto fail;
+	p->test = param(query, "test");
+	if (p->test != NULL && p->test[0] != '\0' &&
+	    !nd_subject_valid_pub(p->test, strlen(p->test))) {
+		char *text = NULL;
+		if (asprintf(&text, "invalid test subject, must be valid publish subject: %s",
+			     p->test) < 0)
+			abort();
 		reply_text(r, 400, text);
-		free(g);
-		return;
+		free(text);
+		goto fail;
 	}
+	char *acc = param(query, "acc");
+	p->unknown_acc = acc != NULL && acc[0] != '\0' && strcmp(acc, "$G") != 0;
+	free(acc);
 	if (p->offset < 0)
 		p->offset = 0;
 	if (p->limit <= 0)
 		p->limit = DEFAULT_LIST_SIZE;
-	if (!p->subs) {
+	if (!p->subs || p->unknown_acc) {
 		finish_subsz(st, g);
+		params_free(g);
 		free(g);
 		return;
 	}
@@ -1072,6 +1156,10 @@ static void handle_subsz(mon_state_t *st, nd_http_reply_t *r, const char *query,
 		finish_subsz(st, g);
 		gather_free(g);
 	}
+	return;
+fail:
+	params_free(g);
+	free(g);
 }
 
 static void handle_request(mon_state_t *st, request_msg_t *m)
@@ -1079,11 +1167,9 @@ static void handle_request(mon_state_t *st, request_msg_t *m)
 	nd_http_reply_t *r = m->reply;
 	m->reply = NULL;
 	const char *path = m->path;
-	char callback[128];
-	if (param(m->query, "callback", callback, sizeof(callback)) == NULL)
-		callback[0] = '\0';
-	/* The reference counts a /connz request only once its parameters decoded. */
-	if (strcmp(path, "/connz") != 0)
+	char *callback = param(m->query, "callback");
+	/* /connz and /routez count a request only once its parameters decoded. */
+	if (strcmp(path, "/connz") != 0 && strcmp(path, "/routez") != 0)
 		count_request(st, strcmp(path, "/subscriptionsz") == 0 ? "/subsz" : path);
 	if (strcmp(path, "/") == 0)
 		handle_root(r);
@@ -1094,11 +1180,11 @@ static void handle_request(mon_state_t *st, request_msg_t *m)
 	else if (strcmp(path, "/subsz") == 0 || strcmp(path, "/subscriptionsz") == 0)
 		handle_subsz(st, r, m->query, callback);
 	else if (strcmp(path, "/routez") == 0)
-		handle_routez(st, r, callback);
+		handle_routez(st, r, m->query, callback);
 	else if (strcmp(path, "/gatewayz") == 0)
-		handle_gatewayz(st, r, callback);
+		handle_gatewayz(st, r, m->query, callback);
 	else if (strcmp(path, "/leafz") == 0)
-		handle_leafz(st, r, callback);
+		handle_leafz(st, r, m->query, callback);
 	else if (strcmp(path, "/accountz") == 0)
 		handle_accountz(st, r, m->query, callback);
 	else if (strcmp(path, "/accstatz") == 0)
@@ -1106,11 +1192,12 @@ static void handle_request(mon_state_t *st, request_msg_t *m)
 	else if (strcmp(path, "/healthz") == 0)
 		handle_healthz(r, m->query, callback);
 	else if (strcmp(path, "/jsz") == 0)
-		handle_jsz(st, r, callback);
+		handle_jsz(st, r, m->query, callback);
 	else
 		nd_http_reply_send(r, 404, "text/plain; charset=utf-8",
 				   "X-Content-Type-Options: nosniff\r\n", "404 page not found\n",
 				   19);
+	free(callback);
 }
 
 /* ---- the actor ---- */

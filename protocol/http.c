@@ -5,6 +5,7 @@
 #include "protocol/http.h"
 
 #include <http_parser.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,8 +155,18 @@ static void reset(nd_http_parser_t *p)
 	p->in_value = p->has_host = false;
 }
 
+/* libhttp-parser's own header cap (80 KiB, process-wide) is lifted once: this module counts
+ * header bytes itself against the configured limit (1 MiB, as the reference). */
+static pthread_once_t header_cap_once = PTHREAD_ONCE_INIT;
+
+static void lift_header_cap(void)
+{
+	http_parser_set_max_header_size(0x7fffffff);
+}
+
 nd_http_parser_t *nd_http_parser_create(size_t max_header_bytes, size_t max_body)
 {
+	pthread_once(&header_cap_once, lift_header_cap);
 	nd_http_parser_t *p = xrealloc(NULL, sizeof(*p));
 	memset(p, 0, sizeof(*p));
 	p->max_header_bytes = max_header_bytes;
@@ -218,8 +229,11 @@ static long unescape(const char *s, size_t n, bool plus, char *out, size_t cap)
 		} else if (c == '+' && plus) {
 			c = ' ';
 		}
-		if (o + 1 >= cap)
+		if (o + 1 >= cap) {
+			if (cap > 0)
+				out[o] = '\0'; /* terminated even when it does not fit */
 			return -2;
+		}
 		out[o++] = (char)c;
 	}
 	if (cap > 0)

@@ -128,13 +128,22 @@ static void finish(void)
 	cr_assert_eq(nd_runtime_destroy(rt), 0, "runtime leaked actors or messages");
 }
 
-static int dial(void)
+/* Connects from 127.0.0.<host> (any 127/8 source works on loopback): distinct peers. */
+static int dial_from(int host)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	src.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)host);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	return fd;
+}
+
+static int dial(void)
+{
+	return dial_from(1);
 }
 
 static void send_all(int fd, const char *s, size_t n)
@@ -371,15 +380,15 @@ ND_TEST(http_server, over_the_cap_closed)
 	int fds[4];
 	char buf[2048];
 	bool eof;
-	for (int i = 0; i < 4; i++) {
-		fds[i] = dial();
+	for (int i = 0; i < 4; i++) { /* four peers: each within its share of one */
+		fds[i] = dial_from(i + 1);
 		send_str(fds[i], "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
 		read_until(fds[i], buf, sizeof(buf), one_response, 5000, &eof);
 		cr_assert_not(eof);
 	}
 	cr_assert_eq(nd_http_server_conns(srv), 4);
 	for (int k = 0; k < 3; k++) {
-		int extra = dial();
+		int extra = dial_from(10 + k);
 		send_str(extra, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
 		size_t n = read_until(extra, buf, sizeof(buf), never, 3000, &eof);
 		cr_assert(eof, "connection over the cap stayed open");
@@ -394,6 +403,28 @@ ND_TEST(http_server, over_the_cap_closed)
 	read_until(fd, buf, sizeof(buf), one_response, 5000, &eof);
 	cr_assert(strncmp(buf, "HTTP/1.1 200 OK", 15) == 0, "%s", buf);
 	close(fd);
+	finish();
+}
+
+/* One address cannot take more than its share of the cap: others still get in. */
+ND_TEST(http_server, one_peer_cannot_take_every_connection)
+{
+	start(8); /* a share of 2 per address */
+	char buf[2048];
+	bool eof;
+	int a = dial_from(1), b = dial_from(1);
+	int c = dial_from(1); /* the third from the same address */
+	size_t n = read_until(c, buf, sizeof(buf), never, 3000, &eof);
+	cr_assert(eof, "a peer over its share was kept");
+	cr_assert_eq(n, 0);
+	int d = dial_from(2);
+	send_str(d, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+	read_until(d, buf, sizeof(buf), one_response, 5000, &eof);
+	cr_assert(strncmp(buf, "HTTP/1.1 200 OK", 15) == 0, "another peer was refused: %s", buf);
+	close(a);
+	close(b);
+	close(c);
+	close(d);
 	finish();
 }
 

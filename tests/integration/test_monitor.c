@@ -327,6 +327,11 @@ ND_TEST(monitor, sorting_paging_and_filters)
 	j = get_json(&natsd_side, "/subsz?subs=1&limit=1&offset=1");
 	cr_assert_eq(json_array_size(json_object_get(j, "subscriptions_list")), 1);
 	json_decref(j);
+	/* An account natsd does not have: its statistics, nothing in them. */
+	j = get_json(&natsd_side, "/subsz?subs=1&acc=nope");
+	cr_assert_eq(num(j, "num_subscriptions"), 0);
+	cr_assert_null(json_object_get(j, "subscriptions_list"));
+	json_decref(j);
 	/* http_req_stats counts what was asked. */
 	j = get_json(&natsd_side, "/varz");
 	json_t *rs = json_object_get(j, "http_req_stats");
@@ -337,23 +342,36 @@ ND_TEST(monitor, sorting_paging_and_filters)
 
 ND_TEST(monitor, bad_requests_answer_like_the_reference)
 {
-	const char *targets[] = {"/connz?sort=bogus",
-				 "/connz?limit=abc",
-				 "/connz?offset=1x",
-				 "/connz?cid=abc",
-				 "/connz?cid=-1",
-				 "/connz?state=bogus",
-				 "/connz?sort=stop",
-				 "/connz?sort=reason&state=any",
-				 "/connz?auth=maybe",
-				 "/connz?subs=2",
-				 "/subsz?test=foo.*",
-				 "/subsz?subs=detail",
-				 "/nope",
-				 "/varz/",
-				 "/healthz?js-enabled-only=x",
-				 "//varz",
-				 "/a/../healthz"};
+	const char *targets[] = {
+	    "/connz?sort=bogus",
+	    "/connz?limit=abc",
+	    "/connz?offset=1x",
+	    "/connz?cid=abc",
+	    "/connz?cid=-1",
+	    "/connz?state=bogus",
+	    "/connz?sort=stop",
+	    "/connz?sort=reason&state=any",
+	    "/connz?auth=maybe",
+	    "/connz?subs=2",
+	    "/subsz?test=foo.*",
+	    "/subsz?subs=detail",
+	    "/nope",
+	    "/varz/",
+	    "/healthz?js-enabled-only=x",
+	    "//varz",
+	    "/a/../healthz",
+	    "/jsz?leader-only=true",
+	    "/jsz?accounts=x",
+	    "/routez?subs=zz",
+	    "/leafz?subs=zz",
+	    "/gatewayz?accs=zz",
+	    "/accountz?acc=bogus",
+	    "/healthz?js-enabled=x&js-enabled-only=y",
+	    "/healthz?js-server-only=x",
+	    "/connz?sort=ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+	    "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+	    "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+	    "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"};
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		http_answer_t a, b;
 		http_get(natsd_side.http_port, targets[i], &a);
@@ -364,6 +382,30 @@ ND_TEST(monitor, bad_requests_answer_like_the_reference)
 		free(a.body);
 		free(b.body);
 	}
+}
+
+/* PINGs are not activity for /connz (the reference counts messages and interest only). */
+ND_TEST(monitor, pings_do_not_count_as_activity)
+{
+	int fd = nd_test_connect(natsd_side.srv.port);
+	char buf[4096];
+	nd_test_read_until(fd, buf, sizeof(buf), "\r\n", 5000);
+	send_and_sync(fd, "CONNECT {\"verbose\":false,\"name\":\"pinger\"}\r\nSUB p 1\r\n");
+	for (int i = 0; i < 6; i++) {
+		usleep(250000);
+		send_and_sync(fd, "");
+	}
+	json_t *j = get_json(&natsd_side, "/connz?sort=last");
+	json_t *c = json_object_get(j, "connections");
+	json_t *mine = NULL;
+	for (size_t i = 0; i < json_array_size(c); i++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(c, i), "name")),
+			   "pinger") == 0)
+			mine = json_array_get(c, i);
+	cr_assert_not_null(mine);
+	cr_assert_str_eq(json_string_value(json_object_get(mine, "idle")), "1s");
+	json_decref(j);
+	close(fd);
 }
 
 ND_TEST(monitor, oversized_request_is_refused)
