@@ -1,10 +1,13 @@
 /* libFuzzer target: the configuration-language lexer and parser (with includes and
- * environment variables served from memory, so cycles and nesting are reachable) and Go
+ * environment variables served from memory, so cycles and nesting are reachable), the option
+ * processor over whatever parses (every directive, type check and error path), and Go
  * duration parsing and formatting. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/config.h"
+#include "actors/opts.h"
 #include "protocol/conf.h"
 #include "protocol/gotime.h"
 
@@ -62,6 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)nd_conf_type_go_name(v->type);
 			(void)nd_conf_map_get(root, root->u.map.entries[i].key);
 		}
+		/* The option processor walks known keys only, as a server would. */
+		nd_opts_t opts;
+		nd_opts_default(&opts);
+		nd_config_report_t r;
+		nd_config_report_init(&r);
+		nd_config_apply(&opts, root, &r);
+		free(nd_config_report_text(&r));
+		nd_config_report_deinit(&r);
+		nd_config_baseline(&opts);
+		char verr[256];
+		(void)nd_opts_validate(&opts, verr, sizeof(verr));
+		nd_opts_deinit(&opts);
 	}
 	nd_conf_free(root);
 	free(err);
