@@ -18,6 +18,7 @@
 
 #include "actors/auth.h"
 #include "actors/delivery.h"
+#include "actors/listener.h"
 #include "actors/outbuf.h"
 #include "actors/perms.h"
 #include "protocol/connect.h"
@@ -1608,18 +1609,7 @@ void nd_client_spawn(nd_server_t *s, nd_worker_t *home, int fd, uint64_t cid,
 	c->fd = fd;
 	c->cid = cid;
 	c->start_ns = realtime_ns();
-	if (peer->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)peer;
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) /* IPv4 on the dual-stack socket */
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], c->ip, sizeof(c->ip));
-		else
-			inet_ntop(AF_INET6, &in6->sin6_addr, c->ip, sizeof(c->ip));
-		c->port = ntohs(in6->sin6_port);
-	} else {
-		const struct sockaddr_in *in4 = (const struct sockaddr_in *)peer;
-		inet_ntop(AF_INET, &in4->sin_addr, c->ip, sizeof(c->ip));
-		c->port = ntohs(in4->sin_port);
-	}
+	c->port = nd_peer_address(peer, c->ip);
 	int n = snprintf(c->tag, sizeof(c->tag),
 			 strchr(c->ip, ':') != NULL ? "[%s]:%d - cid:%llu" : "%s:%d - cid:%llu",
 			 c->ip, c->port, (unsigned long long)cid);

@@ -101,23 +101,26 @@ int nd_listener_bind(const char *host, int port, int *bound)
 	return fd;
 }
 
+int nd_peer_address(const struct sockaddr_storage *peer, char ip[INET6_ADDRSTRLEN])
+{
+	if (peer->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)peer;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) /* IPv4 on the dual-stack socket */
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, INET6_ADDRSTRLEN);
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip, INET6_ADDRSTRLEN);
+		return ntohs(in6->sin6_port);
+	}
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)peer;
+	inet_ntop(AF_INET, &in4->sin_addr, ip, INET6_ADDRSTRLEN);
+	return ntohs(in4->sin_port);
+}
+
 /* max_connections: the reference sends INFO, then the error, then closes. */
 static void refuse(nd_server_t *s, int fd, uint64_t cid, const struct sockaddr_storage *peer)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
-	int port;
-	if (peer->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)peer;
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) /* IPv4 on the dual-stack socket */
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof(ip));
-		else
-			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(in6->sin6_port);
-	} else {
-		const struct sockaddr_in *in4 = (const struct sockaddr_in *)peer;
-		inet_ntop(AF_INET, &in4->sin_addr, ip, sizeof(ip));
-		port = ntohs(in4->sin_port);
-	}
+	int port = nd_peer_address(peer, ip);
 	size_t len;
 	nd_opts_snap_t *snap = nd_server_opts(s);
 	char *info = nd_server_client_info(s, nd_opts_snap_get(snap), cid, ip, NULL, false, &len);

@@ -29,7 +29,6 @@
 #ifndef NATSD_VERSION
 #define NATSD_VERSION "0.0.0"
 #endif
-#define ND_COMPAT_VERSION "2.9.10"
 #define DEFAULT_LIST_SIZE 1024 /* connections or subscriptions per page */
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
 
@@ -172,6 +171,14 @@ static json_t *go_float(double v)
 static void reply_text(nd_http_reply_t *r, int status, const char *text)
 {
 	nd_http_reply_send(r, status, "text/plain; charset=utf-8", NULL, text, strlen(text));
+}
+
+/* Go's http.NotFound. */
+static void reply_not_found(nd_http_reply_t *r)
+{
+	static const char body[] = "404 page not found\n";
+	nd_http_reply_send(r, 404, "text/plain; charset=utf-8",
+			   "X-Content-Type-Options: nosniff\r\n", body, sizeof(body) - 1);
 }
 
 /* The reference's ResponseHandler: JSON, or JSONP with ?callback=. */
@@ -722,48 +729,53 @@ typedef struct conn_view {
 	bool closed;
 } conn_view_t;
 
-static const char *g_sort; /* the sort of the current qsort (single actor thread) */
-static int64_t g_now;
+/* What a /connz sort compares by (qsort_r's context: two embedded servers may sort at once). */
+typedef struct sort_ctx {
+	const char *by;
+	int64_t now;
+} sort_ctx_t;
 
 static int64_t idle_of(const nd_client_info_t *i)
 {
 	return i->last_activity_ns - i->start_ns;
 }
 
-static int64_t uptime_of(const nd_client_info_t *i)
+static int64_t uptime_of(const nd_client_info_t *i, int64_t now)
 {
-	return (i->stop_ns ? i->stop_ns : g_now) - i->start_ns;
+	return (i->stop_ns ? i->stop_ns : now) - i->start_ns;
 }
 
 #define CMP_DESC(a, b) ((a) < (b) ? 1 : (a) > (b) ? -1 : 0)
 #define CMP_ASC(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
 
-static int cmp_conns(const void *pa, const void *pb)
+static int cmp_conns(const void *pa, const void *pb, void *arg)
 {
+	const sort_ctx_t *sc = arg;
+	const char *by = sc->by;
 	const nd_client_info_t *a = ((const conn_view_t *)pa)->info;
 	const nd_client_info_t *b = ((const conn_view_t *)pb)->info;
 	int c = 0;
-	if (strcmp(g_sort, "subs") == 0)
+	if (strcmp(by, "subs") == 0)
 		c = CMP_DESC(a->nsubs, b->nsubs);
-	else if (strcmp(g_sort, "pending") == 0)
+	else if (strcmp(by, "pending") == 0)
 		c = CMP_DESC(a->pending_bytes, b->pending_bytes);
-	else if (strcmp(g_sort, "msgs_to") == 0)
+	else if (strcmp(by, "msgs_to") == 0)
 		c = CMP_DESC(a->out_msgs, b->out_msgs);
-	else if (strcmp(g_sort, "msgs_from") == 0)
+	else if (strcmp(by, "msgs_from") == 0)
 		c = CMP_DESC(a->in_msgs, b->in_msgs);
-	else if (strcmp(g_sort, "bytes_to") == 0)
+	else if (strcmp(by, "bytes_to") == 0)
 		c = CMP_DESC(a->out_bytes, b->out_bytes);
-	else if (strcmp(g_sort, "bytes_from") == 0)
+	else if (strcmp(by, "bytes_from") == 0)
 		c = CMP_DESC(a->in_bytes, b->in_bytes);
-	else if (strcmp(g_sort, "last") == 0)
+	else if (strcmp(by, "last") == 0)
 		c = CMP_DESC(a->last_activity_ns, b->last_activity_ns);
-	else if (strcmp(g_sort, "idle") == 0)
+	else if (strcmp(by, "idle") == 0)
 		c = CMP_DESC(idle_of(a), idle_of(b));
-	else if (strcmp(g_sort, "uptime") == 0)
-		c = CMP_ASC(uptime_of(a), uptime_of(b));
-	else if (strcmp(g_sort, "stop") == 0)
+	else if (strcmp(by, "uptime") == 0)
+		c = CMP_ASC(uptime_of(a, sc->now), uptime_of(b, sc->now));
+	else if (strcmp(by, "stop") == 0)
 		c = CMP_DESC(a->stop_ns, b->stop_ns);
-	else if (strcmp(g_sort, "reason") == 0)
+	else if (strcmp(by, "reason") == 0)
 		c = strcmp(a->reason ? a->reason : "", b->reason ? b->reason : "");
 	return c != 0 ? c : CMP_ASC(a->cid, b->cid); /* ties: by cid, deterministic */
 }
@@ -882,9 +894,8 @@ static void finish_connz(mon_state_t *st, gather_t *g)
 		for (size_t i = 0; i < nclosed; i++)
 			if (conn_selected(&closed[i], p))
 				views[n++] = (conn_view_t){&closed[i], true};
-	g_sort = p->sort != NULL && p->sort[0] ? p->sort : "cid";
-	g_now = now;
-	qsort(views, n, sizeof(*views), cmp_conns);
+	sort_ctx_t sc = {p->sort != NULL && p->sort[0] ? p->sort : "cid", now};
+	qsort_r(views, n, sizeof(*views), cmp_conns, &sc);
 	size_t lo = (size_t)p->offset, hi = (size_t)p->offset + (size_t)p->limit;
 	if (lo > n)
 		lo = n;
@@ -1194,9 +1205,7 @@ static void handle_request(mon_state_t *st, request_msg_t *m)
 	else if (strcmp(path, "/jsz") == 0)
 		handle_jsz(st, r, m->query, callback);
 	else
-		nd_http_reply_send(r, 404, "text/plain; charset=utf-8",
-				   "X-Content-Type-Options: nosniff\r\n", "404 page not found\n",
-				   19);
+		reply_not_found(r);
 	free(callback);
 }
 
@@ -1303,18 +1312,14 @@ static void http_handler(void *ctx, const nd_http_request_t *req, nd_http_reply_
 	size_t bl = strlen(m->base);
 	if (bl > 0) {
 		if (strncmp(path, m->base, bl) != 0 || (path[bl] != '\0' && path[bl] != '/')) {
-			nd_http_reply_send(reply, 404, "text/plain; charset=utf-8",
-					   "X-Content-Type-Options: nosniff\r\n",
-					   "404 page not found\n", 19);
+			reply_not_found(reply);
 			return;
 		}
 		path += bl;
 		if (*path == '\0') {
 			path = "/";
 		} else if (strcmp(path, "/") == 0) { /* the root is the base path itself */
-			nd_http_reply_send(reply, 404, "text/plain; charset=utf-8",
-					   "X-Content-Type-Options: nosniff\r\n",
-					   "404 page not found\n", 19);
+			reply_not_found(reply);
 			return;
 		}
 	}

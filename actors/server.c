@@ -28,11 +28,6 @@
 #include "protocol/nkey.h"
 #include "runtime/log.h"
 
-/* The protocol level we implement and report: clients gate features on the server's version
- * (headers and no-responders need 2.2+), so INFO carries the reference version we are
- * compatible with. docs/compatibility.md. */
-#define ND_COMPAT_VERSION "2.9.10"
-
 /* Closed connections kept for /connz?state=closed (the reference's default). */
 #define ND_MAX_CLOSED_CLIENTS 10000
 
@@ -199,18 +194,18 @@ static int write_pid_file(const char *path, char *err, size_t errlen)
 
 /* Every address the client port can be reached on: all interface addresses when bound to the
  * unspecified address, as the reference lists them. */
-static size_t client_urls(const char *host, int port, char *buf, size_t len)
+static size_t client_urls(const char *scheme, const char *host, int port, char *buf, size_t len)
 {
 	size_t off = 0;
 	bool any = host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
 	if (!any) {
 		bool v6 = strchr(host, ':') != NULL;
-		return (size_t)snprintf(buf, len, "\"nats://%s%s%s:%d\"", v6 ? "[" : "", host,
+		return (size_t)snprintf(buf, len, "\"%s://%s%s%s:%d\"", scheme, v6 ? "[" : "", host,
 					v6 ? "]" : "", port);
 	}
 	struct ifaddrs *ifs, *i;
 	if (getifaddrs(&ifs) != 0)
-		return (size_t)snprintf(buf, len, "\"nats://%s:%d\"", host, port);
+		return (size_t)snprintf(buf, len, "\"%s://%s:%d\"", scheme, host, port);
 	for (i = ifs; i != NULL && off < len; i = i->ifa_next) {
 		if (i->ifa_addr == NULL)
 			continue;
@@ -224,8 +219,8 @@ static size_t client_urls(const char *host, int port, char *buf, size_t len)
 				  sizeof(ip));
 		else
 			continue;
-		off += (size_t)snprintf(buf + off, len - off, "%s\"nats://%s%s%s:%d\"",
-					off ? "," : "", fam == AF_INET6 ? "[" : "", ip,
+		off += (size_t)snprintf(buf + off, len - off, "%s\"%s://%s%s%s:%d\"",
+					off ? "," : "", scheme, fam == AF_INET6 ? "[" : "", ip,
 					fam == AF_INET6 ? "]" : "", port);
 	}
 	freeifaddrs(ifs);
@@ -242,25 +237,13 @@ static void write_ports_file(nd_server_t *s, const nd_opts_t *o)
 		     (int)getpid()) < 0)
 		abort();
 	char urls[4096];
-	client_urls(o->host, s->port, urls, sizeof(urls));
+	client_urls("nats", o->host, s->port, urls, sizeof(urls));
 	char *json = NULL;
 	int n;
 	if (s->http_port > 0) {
-		/* The same addresses with http:// for the monitoring port. */
-		char mon[4096], *w = mon;
-		char murls[4096];
+		char mon[4096];
 		const char *hh = o->http_host != NULL && o->http_host[0] ? o->http_host : o->host;
-		client_urls(hh, s->http_port, murls, sizeof(murls));
-		for (const char *r = murls; *r && (size_t)(w - mon) < sizeof(mon) - 8;) {
-			if (strncmp(r, "nats://", 7) == 0) {
-				memcpy(w, "http://", 7);
-				w += 7;
-				r += 7;
-			} else {
-				*w++ = *r++;
-			}
-		}
-		*w = '\0';
+		client_urls("http", hh, s->http_port, mon, sizeof(mon));
 		n = asprintf(&json, "{\"nats\":[%s],\"monitoring\":[%s]}", urls, mon);
 	} else {
 		n = asprintf(&json, "{\"nats\":[%s]}", urls);

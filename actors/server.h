@@ -15,6 +15,11 @@
 #include "runtime/pool.h"
 #include "runtime/runtime.h"
 
+/* The reference version we are compatible with and report (INFO, /varz): clients gate
+ * features on the server's version (headers and no-responders need 2.2+).
+ * docs/compatibility.md. */
+#define ND_COMPAT_VERSION "2.9.10"
+
 typedef struct nd_server nd_server_t;
 
 /* Creates a server (nothing listens or runs yet) after the reference's start-up checks.
