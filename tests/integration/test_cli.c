@@ -226,6 +226,21 @@ ND_TEST(cli, flags_not_supported_yet)
 	cr_assert_not_null(strstr(r.err, "70000"), "%s", r.err);
 }
 
+/* A pid file that cannot be written stops the start, as in the reference: no server runs
+ * without the file its service manager watches. */
+ND_TEST(cli, unwritable_pid_file_is_fatal)
+{
+	struct run r;
+	RUN(&r, "-a", "127.0.0.1", "-p", "-1", "-P", "/nonexistent-dir/natsd.pid");
+	cr_assert_eq(r.code, 1, "exit %d: %s", r.code, r.err);
+	cr_assert_not_null(
+	    strstr(r.err,
+		   "Could not write pidfile: open /nonexistent-dir/natsd.pid: no such file or "
+		   "directory"),
+	    "%s", r.err);
+	cr_assert_null(strstr(r.err, "Server is ready"), "%s", r.err);
+}
+
 ND_TEST(cli, signal_errors)
 {
 	struct run r;
