@@ -87,6 +87,8 @@ struct nd_delivery {
 	stage_t *stage;    /* [nworkers] */
 	uint64_t pub_seq;
 	uint64_t rng;
+	nd_sub_t **targets; /* this message's remote subscriptions on this worker */
+	size_t ntargets, cap_targets;
 	cache_entry_t cache[CACHE_ENTRIES];
 	char rbuf[READ_BUFFER];
 };
@@ -388,6 +390,68 @@ static void stage(nd_delivery_t *d, unsigned dst, nd_sub_t *sub, const nd_pubmsg
 	r->len += (uint32_t)sizeof(sub_ref_t);
 }
 
+/* ---- peer links ---- */
+
+/* Collects a remote subscription of this worker for the message being delivered: a peer link
+ * forwards each message once, however many of its subscriptions matched. */
+static void add_target(nd_delivery_t *d, nd_sub_t *s)
+{
+	if (d->ntargets == d->cap_targets) {
+		d->cap_targets = d->cap_targets ? d->cap_targets * 2 : 16;
+		d->targets = realloc(d->targets, d->cap_targets * sizeof(*d->targets));
+		if (d->targets == NULL)
+			abort();
+	}
+	d->targets[d->ntargets++] = s;
+}
+
+/* Hands each peer link its collected subscriptions (grouped in place by owner). */
+static void send_targets(nd_delivery_t *d, const nd_pubmsg_t *m)
+{
+	size_t n = d->ntargets;
+	nd_sub_t **t = d->targets;
+	for (size_t i = 0; i < n;) {
+		nd_dest_t *owner = t[i]->owner;
+		size_t end = i + 1;
+		for (size_t j = i + 1; j < n; j++) {
+			if (t[j]->owner == owner) {
+				nd_sub_t *x = t[end];
+				t[end++] = t[j];
+				t[j] = x;
+			}
+		}
+		owner->ops->deliver_remote(owner, m, t + i, end - i);
+		i = end;
+	}
+	d->ntargets = 0;
+}
+
+/* A remote subscription matched: collect it here or send it to its link's worker. */
+static void to_peer(nd_delivery_t *d, nd_sub_t *s, const nd_pubmsg_t *m)
+{
+	if (s->home == d->index)
+		add_target(d, s);
+	else
+		stage(d, s->home, s, m);
+}
+
+/* True if the group's name is among the space-separated names of a routed message. */
+static bool queue_listed(const nd_qgroup_t *g, const char *list, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && (list[i] == ' ' || list[i] == '\t'))
+			i++;
+		size_t start = i;
+		while (i < len && list[i] != ' ' && list[i] != '\t')
+			i++;
+		if (i > start && i - start == g->name_len &&
+		    memcmp(list + start, g->name, g->name_len) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void route_envelope(nd_delivery_t *d, const char *buf, size_t len)
 {
 	size_t off = 0;
@@ -418,8 +482,12 @@ static void route_envelope(nd_delivery_t *d, const char *buf, size_t len)
 			if (atomic_load_explicit(&s->gen, memory_order_relaxed) != refs[i].gen ||
 			    !s->alive)
 				continue;
-			s->owner->ops->deliver(s->owner, s, &m);
+			if (s->remote)
+				add_target(d, s);
+			else
+				s->owner->ops->deliver(s->owner, s, &m);
 		}
+		send_targets(d, &m);
 		off += r->len;
 	}
 }
@@ -435,14 +503,25 @@ static bool deliver_local(nd_sub_t *s, const nd_pubmsg_t *m, const nd_dest_t *or
 	return s->owner->ops->deliver(s->owner, s, m);
 }
 
-size_t nd_delivery_publish(nd_delivery_t *d, const nd_match_t *r, const nd_pubmsg_t *m,
-			   const nd_dest_t *origin, bool echo)
+/* The publish path for both kinds of source. A client's message (routed false) goes to every
+ * local subscription, to one member of each queue group (a local one if any takes it, else a
+ * remote one chosen by weight), and once to each peer link with interest. A message from a
+ * peer link (routed true) goes only to local subscriptions, one hop as in the reference's full
+ * mesh: to plain ones, and to the queue groups the peer named (queues[0..qlen)), if any. */
+static size_t publish(nd_delivery_t *d, const nd_match_t *r, const nd_pubmsg_t *m,
+		      const nd_dest_t *origin, bool echo, bool routed, const char *queues,
+		      size_t qlen)
 {
 	d->pub_seq++;
 	size_t delivered = 0;
 	for (size_t i = 0; i < r->np; i++) {
 		nd_sub_t *s = r->psubs[i];
-		if (s->home == d->index) {
+		if (s->remote) {
+			if (!routed) {
+				to_peer(d, s, m);
+				delivered++;
+			}
+		} else if (s->home == d->index) {
 			delivered += deliver_local(s, m, origin, echo);
 		} else {
 			stage(d, s->home, s, m);
@@ -451,26 +530,51 @@ size_t nd_delivery_publish(nd_delivery_t *d, const nd_match_t *r, const nd_pubms
 	}
 	for (size_t g = 0; g < r->ng; g++) {
 		const nd_qgroup_t *grp = &r->groups[g];
-		/* Random start, then ring order until one member takes it (the reference's way). */
+		if (routed && (qlen == 0 || !queue_listed(grp, queues, qlen)))
+			continue;
+		/* Random start, then ring order until one member takes it (the reference's way);
+		 * remote members only if no local one does, picked in proportion to weight. */
 		uint32_t start = (uint32_t)(nd_delivery_random(d) % grp->n);
-		for (uint32_t k = 0; k < grp->n; k++) {
+		nd_sub_t *remote = NULL;
+		uint64_t remote_weight = 0;
+		bool done = false;
+		for (uint32_t k = 0; k < grp->n && !done; k++) {
 			nd_sub_t *s = grp->members[(start + k) % grp->n];
-			if (s->home == d->index) {
-				if (deliver_local(s, m, origin, echo)) {
-					delivered++;
-					break;
-				}
+			if (s->remote) {
+				uint32_t w = s->weight ? s->weight : 1;
+				remote_weight += w;
+				if (!routed && nd_delivery_random(d) % remote_weight < w)
+					remote = s;
+			} else if (s->home == d->index) {
+				done = deliver_local(s, m, origin, echo);
 			} else {
 				stage(d, s->home, s, m);
-				delivered++;
-				break;
+				done = true;
 			}
 		}
+		if (done || remote != NULL)
+			delivered++;
+		if (!done && remote != NULL)
+			to_peer(d, remote, m);
 	}
+	if (d->ntargets > 0)
+		send_targets(d, m);
 	for (unsigned w = 0; w < d->sh->nworkers; w++)
 		if (d->stage[w].len > ENVELOPE_SEND_EARLY)
 			send_stage(d, w);
 	return delivered;
+}
+
+size_t nd_delivery_publish(nd_delivery_t *d, const nd_match_t *r, const nd_pubmsg_t *m,
+			   const nd_dest_t *origin, bool echo)
+{
+	return publish(d, r, m, origin, echo, false, NULL, 0);
+}
+
+size_t nd_delivery_publish_routed(nd_delivery_t *d, const nd_match_t *r, const nd_pubmsg_t *m,
+				  const char *queues, size_t qlen)
+{
+	return publish(d, r, m, NULL, true, true, queues, qlen);
 }
 
 /* ---- router actor ---- */
@@ -588,6 +692,7 @@ static void delivery_fini(nd_worker_t *w, void *ext)
 		d->spares = next;
 	}
 	free(d->stage);
+	free(d->targets);
 	for (int i = 0; i < CACHE_ENTRIES; i++) {
 		nd_match_deinit(&d->cache[i].m);
 		free(d->cache[i].subject);

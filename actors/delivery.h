@@ -39,11 +39,20 @@ char *nd_delivery_read_buffer(nd_delivery_t *d, size_t *size);
 const nd_match_t *nd_delivery_match(nd_delivery_t *d, nd_account_t *acc, const char *subject,
 				    size_t len);
 
-/* Delivers m to every subscription in r: each plain one, and one member of each queue group.
- * origin/echo: skip origin's own subscriptions unless echo. Returns how many deliveries were
- * made or handed to other workers. */
+/* Delivers m to every subscription in r: each plain one, and one member of each queue group
+ * (local members first, then a remote one by weight); each peer link with matching interest
+ * gets the message once (dest.h deliver_remote). origin/echo: skip origin's own
+ * subscriptions unless echo. Returns how many deliveries were made or handed to other
+ * workers or peers. */
 size_t nd_delivery_publish(nd_delivery_t *d, const nd_match_t *r, const nd_pubmsg_t *m,
 			   const nd_dest_t *origin, bool echo);
+
+/* Delivers a message that came from a peer link (a route): to local subscriptions only,
+ * never back out to other links (a full mesh is one hop), and to queue groups only those the
+ * peer listed in queues[0..qlen) (names separated by spaces) as chosen by the origin server.
+ * Returns how many deliveries were made or handed to other workers. */
+size_t nd_delivery_publish_routed(nd_delivery_t *d, const nd_match_t *r, const nd_pubmsg_t *m,
+				  const char *queues, size_t qlen);
 
 /* Flush dest at the end of this pass. */
 void nd_delivery_mark_dirty(nd_delivery_t *d, nd_dest_t *dest);

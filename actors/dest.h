@@ -5,6 +5,7 @@
 #define ND_ACTORS_DEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "actors/sub.h"
@@ -26,6 +27,10 @@ typedef struct nd_dest_ops {
 	void (*flush)(nd_dest_t *d);
 	/* Starts reading again after a flow-control pause (nd_delivery_pause). */
 	void (*resume)(nd_dest_t *d);
+	/* Peer links only (their subscriptions are remote): forwards m once for all of this
+	 * link's subscriptions that matched it, subs[0..n): plain ones, and the queue members
+	 * chosen for their groups. NULL for clients. */
+	void (*deliver_remote)(nd_dest_t *d, const nd_pubmsg_t *m, nd_sub_t *const *subs, size_t n);
 } nd_dest_ops_t;
 
 struct nd_dest {

@@ -17,6 +17,9 @@ typedef struct nd_sub {
 	const char *subject, *queue, *sid; /* one allocation; queue NULL for a plain sub */
 	uint32_t subject_len, queue_len, sid_len;
 	uint16_t home; /* worker index of the owning client */
+	/* A peer's interest (a route's RS+): owner is the peer link, which forwards matching
+	 * messages in its own framing, and sid holds the account name. */
+	bool remote;
 	/* Bumped when the subscription dies; other workers record it, the home worker compares.
 	 * relaxed everywhere: it identifies, it does not publish data. */
 	_Atomic uint32_t gen;
@@ -24,7 +27,8 @@ typedef struct nd_sub {
 	/* Home worker only. */
 	nd_dest_t *owner; /* the client (or, later, peer link) that subscribed */
 	bool alive;
-	int64_t max; /* auto-unsubscribe after this many deliveries; 0: none */
+	int64_t max;     /* auto-unsubscribe after this many deliveries; 0: none */
+	uint32_t weight; /* remote queue subscriptions: members behind it (the peer's weight) */
 	int64_t delivered;
 	struct nd_sub *sid_next; /* the client's sid table chain */
 } nd_sub_t;
