@@ -18,6 +18,7 @@
 
 #include "actors/auth.h"
 #include "actors/delivery.h"
+#include "actors/interest.h"
 #include "actors/listener.h"
 #include "actors/outbuf.h"
 #include "actors/perms.h"
@@ -39,7 +40,7 @@
 #define TRACE_MAX 4096 /* bytes of a protocol line shown in a trace */
 
 /* Messages a client accepts from other actors (client.h). */
-enum { MSG_RELOAD = 1, MSG_LAME_DUCK_INFO, MSG_CLOSE, MSG_INFO_REQUEST };
+enum { MSG_RELOAD = 1, MSG_LAME_DUCK_INFO, MSG_CLOSE, MSG_INFO_REQUEST, MSG_INFO_UPDATE };
 
 typedef struct reload_msg {
 	nd_msg_t hdr;
@@ -200,6 +201,10 @@ static void remove_sub(nd_client_t *c, nd_sub_t *s)
 	nd_worker_t *w = nd_actor_home(c->self);
 	nd_sublist_remove(c->acc->sl, s, nd_runtime_qsbr(nd_server_runtime(c->srv)),
 			  nd_worker_qsbr_slot(w));
+	nd_interest_t *it = nd_server_interest(c->srv);
+	if (it != NULL)
+		nd_interest_remove(it, c->acc->name, s->subject, s->subject_len, s->queue,
+				   s->queue_len);
 	s->alive = false;
 	/* relaxed: compared by this worker only (see sub.h). */
 	atomic_store_explicit(&s->gen, atomic_load_explicit(&s->gen, memory_order_relaxed) + 1,
@@ -704,6 +709,10 @@ static void process_sub(nd_client_t *c, const nd_op_t *op)
 	nd_worker_t *w = nd_actor_home(c->self);
 	nd_sublist_insert(c->acc->sl, s, nd_runtime_qsbr(nd_server_runtime(c->srv)),
 			  nd_worker_qsbr_slot(w));
+	nd_interest_t *it = nd_server_interest(c->srv);
+	if (it != NULL)
+		nd_interest_add(it, c->acc->name, s->subject, s->subject_len, s->queue,
+				s->queue_len);
 	sid_insert(c, s);
 	if (c->perms != NULL && !c->deny_filter &&
 	    nd_perms_needs_delivery_filter(c->perms, s->subject, s->subject_len))
@@ -1532,13 +1541,13 @@ static void apply_reload(nd_client_t *c, nd_opts_snap_t *snap)
 	nd_opts_snap_unref(old);
 }
 
-static void send_lame_duck_info(nd_client_t *c)
+static void send_async_info(nd_client_t *c, bool ldm)
 {
 	/* Only to clients that take asynchronous INFO and are past their first PING. */
 	if (c->closing || !c->connect_received || c->opts.protocol < 1 || !c->first_pong_sent)
 		return;
 	size_t len;
-	char *info = nd_server_client_info(c->srv, c->o, c->cid, c->ip, NULL, true, &len);
+	char *info = nd_server_client_info(c->srv, c->o, c->cid, c->ip, NULL, ldm, &len);
 	out_raw(c, info, len);
 	free(info);
 }
@@ -1572,7 +1581,10 @@ static void client_message(nd_actor_t *self, nd_msg_t *msg)
 		return;
 	}
 	case MSG_LAME_DUCK_INFO:
-		send_lame_duck_info(c);
+		send_async_info(c, true);
+		break;
+	case MSG_INFO_UPDATE:
+		send_async_info(c, false);
 		break;
 	case MSG_CLOSE:
 		close_on_request(c, ((close_msg_t *)msg)->why);
@@ -1633,6 +1645,12 @@ void nd_client_send_reload(nd_actor_t *client, nd_opts_snap_t *snap)
 	m->snap = nd_opts_snap_ref(snap);
 	m->hdr.dtor = reload_msg_release;
 	nd_actor_send(client, &m->hdr);
+}
+
+void nd_client_send_info_update(nd_actor_t *client)
+{
+	nd_actor_send(client,
+		      nd_msg_alloc(nd_actor_runtime(client), sizeof(nd_msg_t), MSG_INFO_UPDATE));
 }
 
 void nd_client_send_lame_duck_info(nd_actor_t *client)

@@ -34,6 +34,10 @@ void nd_client_send_reload(nd_actor_t *client, nd_opts_snap_t *snap);
 /* Message: send the lame-duck INFO ("ldm":true) if the client takes asynchronous INFO. */
 void nd_client_send_lame_duck_info(nd_actor_t *client);
 
+/* Message: send the current INFO (connect_urls changed) if the client takes asynchronous
+ * INFO. */
+void nd_client_send_info_update(nd_actor_t *client);
+
 /* Message: close the connection for this reason. */
 void nd_client_send_close(nd_actor_t *client, nd_client_close_t why);
 

@@ -428,7 +428,26 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 	json_object_set_new(v, "max_control_line", json_integer(o->max_control_line));
 	json_object_set_new(v, "max_payload", json_integer(o->max_payload));
 	json_object_set_new(v, "max_pending", json_integer(o->max_pending));
-	json_object_set_new(v, "cluster", empty_object());
+	nd_server_cluster_info_t ci;
+	nd_server_cluster_info(srv, &ci);
+	json_t *cj = json_object();
+	if (ci.enabled) {
+		json_object_set_new(cj, "name", json_string(ci.name));
+		json_object_set_new(cj, "addr", json_string(ci.addr));
+		json_object_set_new(cj, "cluster_port", json_integer(ci.port));
+		json_object_set_new(cj, "auth_timeout", go_float(ci.auth_timeout_s));
+		if (ci.nurls > 0) {
+			json_t *u = json_array();
+			for (size_t i = 0; i < ci.nurls; i++)
+				json_array_append_new(u, json_string(ci.urls[i]));
+			json_object_set_new(cj, "urls", u);
+		}
+		json_object_set_new(cj, "tls_timeout", json_integer(2));
+	}
+	for (size_t i = 0; i < ci.nurls; i++)
+		free(ci.urls[i]);
+	free(ci.urls);
+	json_object_set_new(v, "cluster", cj);
 	json_object_set_new(v, "gateway", empty_object());
 	json_object_set_new(v, "leaf", empty_object());
 	json_object_set_new(v, "mqtt", empty_object());
@@ -450,8 +469,8 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 	json_object_set_new(v, "connections", json_integer(tot.connections));
 	json_object_set_new(v, "total_connections",
 			    json_integer((json_int_t)tot.total_connections));
-	json_object_set_new(v, "routes", json_integer(0));
-	json_object_set_new(v, "remotes", json_integer(0));
+	json_object_set_new(v, "routes", json_integer(ci.routes));
+	json_object_set_new(v, "remotes", json_integer(ci.routes));
 	json_object_set_new(v, "leafnodes", json_integer(0));
 	json_object_set_new(v, "in_msgs", json_integer((json_int_t)tot.in_msgs));
 	json_object_set_new(v, "out_msgs", json_integer((json_int_t)tot.out_msgs));
@@ -517,14 +536,66 @@ static void handle_routez(mon_state_t *st, nd_http_reply_t *r, const char *query
 {
 	/* subs=1|detail as /connz; counted only once decoded, as the reference does. */
 	char *subs = param(query, "subs");
-	bool detail = subs != NULL && strcasecmp(subs, "detail") == 0, b;
+	bool detail = subs != NULL && strcasecmp(subs, "detail") == 0, b = false;
 	free(subs);
 	if (!detail && !decode_bool(r, query, "subs", &b))
 		return;
 	count_request(st, "/routez");
 	json_t *o = header(st);
-	json_object_set_new(o, "num_routes", json_integer(0));
-	json_object_set_new(o, "routes", json_array());
+	nd_route_info_t *v;
+	size_t n = nd_server_peer_routes(st->m->srv, &v, detail || b);
+	int64_t now = realtime_ns();
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const nd_route_info_t *ri = &v[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "rid", json_integer((json_int_t)ri->rid));
+		json_object_set_new(x, "remote_id", json_string(ri->remote_id));
+		if (ri->remote_name[0] != '\0')
+			json_object_set_new(x, "remote_name", json_string(ri->remote_name));
+		json_object_set_new(x, "did_solicit", json_boolean(ri->did_solicit));
+		json_object_set_new(x, "is_configured", json_boolean(ri->is_configured));
+		json_object_set_new(x, "ip", json_string(ri->ip));
+		json_object_set_new(x, "port", json_integer(ri->port));
+		set_time(x, "start", ri->start_ns);
+		set_time(x, "last_activity", ri->last_activity_ns);
+		if (ri->rtt_ns > 0) {
+			char rtt[32];
+			int64_t t = ri->rtt_ns;
+			if (t > 1000 && t < 1000000)
+				t -= t % 1000;
+			nd_go_format_duration(t, rtt, sizeof(rtt));
+			json_object_set_new(x, "rtt", json_string(rtt));
+		}
+		char up[64], idle[64];
+		fmt_uptime(now - ri->start_ns, up, sizeof(up));
+		fmt_uptime(now - ri->last_activity_ns, idle, sizeof(idle));
+		json_object_set_new(x, "uptime", json_string(up));
+		json_object_set_new(x, "idle", json_string(idle));
+		json_object_set_new(x, "pending_size", json_integer((json_int_t)ri->pending_bytes));
+		json_object_set_new(x, "in_msgs", json_integer((json_int_t)ri->in_msgs));
+		json_object_set_new(x, "out_msgs", json_integer((json_int_t)ri->out_msgs));
+		json_object_set_new(x, "in_bytes", json_integer((json_int_t)ri->in_bytes));
+		json_object_set_new(x, "out_bytes", json_integer((json_int_t)ri->out_bytes));
+		json_object_set_new(x, "subscriptions", json_integer(ri->nsubs));
+		if (ri->subs != NULL) {
+			json_t *l = json_array();
+			for (uint32_t k = 0; k < ri->nsubs; k++) {
+				/* The reference lists subjects only ("subject queue" keys are
+				 * ours). */
+				const char *sp = strchr(ri->subs[k], ' ');
+				json_array_append_new(
+				    l, sp ? json_stringn(ri->subs[k], (size_t)(sp - ri->subs[k]))
+					  : json_string(ri->subs[k]));
+			}
+			json_object_set_new(
+			    x, detail ? "subscriptions_list_detail" : "subscriptions_list", l);
+		}
+		json_array_append_new(arr, x);
+	}
+	nd_route_info_free(v, n);
+	json_object_set_new(o, "num_routes", json_integer((json_int_t)n));
+	json_object_set_new(o, "routes", arr);
 	reply_json(r, callback, o);
 }
 

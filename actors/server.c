@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "actors/client.h"
+#include "actors/interest.h"
 #include "actors/lame_duck.h"
 #include "actors/listener.h"
 #include "actors/monitor.h"
@@ -53,6 +54,11 @@ struct nd_server {
 	nd_account_t *gacc;
 	nd_actor_t *listener;
 	nd_actor_t *lame_duck;
+	nd_interest_t *interest; /* counted for peer links; NULL without a cluster */
+	const nd_server_peers_t *peers;
+	void *peers_ctx;
+	char **peer_urls; /* client URLs of the other servers (INFO connect_urls), under mu */
+	size_t npeer_urls;
 	char id[ND_NKEY_LEN + 1];
 	int port;
 	bool started, stopped;
@@ -94,12 +100,6 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 {
 	if (nd_opts_validate(opts, err, errlen) != 0)
 		return -EINVAL;
-	/* Routes are not implemented: refuse to start rather than run alone when a cluster was
-	 * asked for. */
-	if (nd_cluster_opts_configured(&opts->cluster)) {
-		snprintf(err, errlen, "cluster (routes) is not supported by natsd yet");
-		return -EINVAL;
-	}
 	/* https needs TLS: refuse to start rather than run without what was asked for. */
 	if (opts->https_port != 0) {
 		snprintf(err, errlen,
@@ -140,6 +140,8 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 	s->sub_pool =
 	    nd_pool_create(s->rt, nd_runtime_worker_count(s->rt), sizeof(nd_sub_t), "subs");
 	s->gacc = nd_account_create("$G");
+	if (nd_cluster_opts_configured(&opts->cluster))
+		s->interest = nd_interest_create();
 	s->counters = aligned_alloc(64, nd_runtime_worker_count(s->rt) * sizeof(*s->counters));
 	if (s->counters == NULL)
 		abort();
@@ -353,6 +355,8 @@ int nd_server_start(nd_server_t *s)
 	char hp[300];
 	nd_log_info("Listening for client connections on %s",
 		    host_port(o->host, s->port, hp, sizeof(hp)));
+	if (s->peers != NULL && (rc = s->peers->start(s->peers_ctx)) != 0)
+		return rc;
 	pthread_mutex_lock(&s->mu);
 	write_ports_file(s, o);
 	pthread_mutex_unlock(&s->mu);
@@ -371,6 +375,8 @@ void nd_server_shutdown(nd_server_t *s)
 	nd_actor_stop(s->listener);
 	if (s->lame_duck != NULL)
 		nd_actor_stop(s->lame_duck);
+	if (s->peers != NULL)
+		s->peers->shutdown(s->peers_ctx);
 	nd_runtime_shutdown(s->rt); /* stops every client: sockets close, subscriptions go */
 	pthread_mutex_lock(&s->mu);
 	delete_ports_file(s);
@@ -390,10 +396,16 @@ long nd_server_destroy(nd_server_t *s)
 	/* Clients unregister when they stop; any left never ran (the runtime was torn down). */
 	while (s->clients_head.next != &s->clients_head)
 		nd_server_unregister_client(s, s->clients_head.next);
+	if (s->peers != NULL && s->started)
+		s->peers->release(s->peers_ctx);
 	nd_delivery_uninstall(s->delivery);
 	long leaks = nd_runtime_destroy(s->rt); /* runs retired frees into the sub pool */
 	leaks += nd_pool_destroy(s->sub_pool);
 	nd_account_destroy(s->gacc);
+	nd_interest_destroy(s->interest);
+	for (size_t i = 0; i < s->npeer_urls; i++)
+		free(s->peer_urls[i]);
+	free(s->peer_urls);
 	nd_opts_snap_unref(s->snap);
 	free(s->ports_file);
 	if (s->closed != NULL) {
@@ -445,6 +457,104 @@ const char *nd_server_id(const nd_server_t *s)
 	return s->id;
 }
 
+nd_interest_t *nd_server_interest(nd_server_t *s)
+{
+	return s->interest;
+}
+
+void nd_server_set_peers(nd_server_t *s, const nd_server_peers_t *peers, void *ctx)
+{
+	s->peers = peers;
+	s->peers_ctx = ctx;
+}
+
+size_t nd_server_peer_routes(nd_server_t *s, nd_route_info_t **out, bool subs)
+{
+	*out = NULL;
+	if (s->peers == NULL || s->peers->routes == NULL)
+		return 0;
+	return s->peers->routes(s->peers_ctx, out, subs);
+}
+
+void nd_server_cluster_info(nd_server_t *s, nd_server_cluster_info_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->peers != NULL && s->peers->cluster_info != NULL)
+		s->peers->cluster_info(s->peers_ctx, out);
+}
+
+void nd_route_info_free(nd_route_info_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < v[i].nsubs; k++)
+			free(v[i].subs[k]);
+		free(v[i].subs);
+	}
+	free(v);
+}
+
+/* The host:port this server's clients reach it on, as peers list it in connect_urls. */
+char *nd_server_client_url(nd_server_t *s)
+{
+	nd_opts_snap_t *snap = nd_server_opts(s);
+	const nd_opts_t *o = nd_opts_snap_get(snap);
+	char *host, *url = NULL;
+	int port;
+	char err[256];
+	if (advertised(o, s->port, &host, &port, err, sizeof(err)) != 0) {
+		host = xstrdup(o->host);
+		port = s->port;
+	}
+	bool any = host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+	if (any && (o->client_advertise == NULL || o->client_advertise[0] == '\0')) {
+		/* The reference lists every interface address; peers need one that works. */
+		char buf[4096];
+		client_urls("x", host, port, buf, sizeof(buf));
+		char *first = strstr(buf, "x://");
+		if (first != NULL) {
+			char *end = strchr(first, '"');
+			if (end != NULL)
+				*end = '\0';
+			url = xstrdup(first + 4);
+		}
+	}
+	if (url == NULL) {
+		char hp[300];
+		url = xstrdup(host_port(host, port, hp, sizeof(hp)));
+	}
+	free(host);
+	nd_opts_snap_unref(snap);
+	return url;
+}
+
+void nd_server_set_peer_urls(nd_server_t *s, char *const *urls, size_t n)
+{
+	pthread_mutex_lock(&s->mu);
+	bool same = n == s->npeer_urls;
+	for (size_t i = 0; same && i < n; i++)
+		same = strcmp(urls[i], s->peer_urls[i]) == 0;
+	if (same) {
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	for (size_t i = 0; i < s->npeer_urls; i++)
+		free(s->peer_urls[i]);
+	free(s->peer_urls);
+	s->peer_urls = n ? calloc(n, sizeof(char *)) : NULL;
+	for (size_t i = 0; i < n; i++)
+		s->peer_urls[i] = xstrdup(urls[i]);
+	s->npeer_urls = n;
+	pthread_mutex_unlock(&s->mu);
+	/* Clients learn the cluster's servers from an asynchronous INFO. */
+	size_t nc;
+	nd_actor_t **clients = nd_server_clients(s, &nc);
+	for (size_t i = 0; i < nc; i++) {
+		nd_client_send_info_update(clients[i]);
+		nd_actor_unref(clients[i]);
+	}
+	free(clients);
+}
+
 char *nd_server_client_info(nd_server_t *s, const nd_opts_t *o, uint64_t cid, const char *ip,
 			    const char *nonce, bool ldm, size_t *len)
 {
@@ -474,8 +584,29 @@ char *nd_server_client_info(nd_server_t *s, const nd_opts_t *o, uint64_t cid, co
 	    .client_ip = ip,
 	    .nonce = nonce,
 	    .ldm = ldm,
+	    .cluster = s->peers != NULL ? s->peers->cluster_name(s->peers_ctx) : NULL,
 	};
+	/* With peers, connect_urls lists this server and every other one (the reference's). */
+	char *mine = NULL;
+	const char **urls = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (s->npeer_urls > 0) {
+		pthread_mutex_unlock(&s->mu);
+		mine = nd_server_client_url(s);
+		pthread_mutex_lock(&s->mu);
+		urls = calloc(s->npeer_urls + 1, sizeof(*urls));
+		if (urls == NULL)
+			abort();
+		urls[0] = mine;
+		for (size_t i = 0; i < s->npeer_urls; i++)
+			urls[i + 1] = s->peer_urls[i];
+		in.connect_urls = urls;
+		in.connect_urls_count = s->npeer_urls + 1;
+	}
 	char *line = nd_info_encode(&in, len);
+	pthread_mutex_unlock(&s->mu);
+	free(urls);
+	free(mine);
 	free(host);
 	return line;
 }

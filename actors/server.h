@@ -65,6 +65,65 @@ nd_account_t *nd_server_global_account(nd_server_t *s);
 nd_pool_t *nd_server_sub_pool(nd_server_t *s);
 const char *nd_server_id(const nd_server_t *s);
 
+/* Local interest counted for peer links; NULL when no cluster is configured. */
+struct nd_interest;
+struct nd_interest *nd_server_interest(nd_server_t *s);
+
+/* ---- peer links (topology/ plugs in here; actors/ does not depend on it) ---- */
+
+/* A route as /routez shows it. Times CLOCK_REALTIME ns. */
+typedef struct nd_route_info {
+	uint64_t rid;
+	char remote_id[64], remote_name[256];
+	bool did_solicit, is_configured;
+	char ip[64];
+	int port;
+	int64_t start_ns, last_activity_ns, rtt_ns;
+	uint64_t pending_bytes, in_msgs, out_msgs, in_bytes, out_bytes;
+	uint32_t nsubs;
+	char **subs; /* with subs requested: "subject" or "subject queue", nsubs entries */
+} nd_route_info_t;
+
+void nd_route_info_free(nd_route_info_t *v, size_t n);
+
+/* The cluster as /varz shows it. */
+typedef struct nd_server_cluster_info {
+	bool enabled;
+	char name[256], addr[256];
+	int port;
+	double auth_timeout_s;
+	char **urls; /* configured routes as host:port; the caller frees each and the array */
+	size_t nurls;
+	long routes;
+} nd_server_cluster_info_t;
+
+typedef struct nd_server_peers {
+	/* After the client listener, before "Server is ready". Returns 0 or -errno (logged). */
+	int (*start)(void *ctx);
+	/* Before the runtime shuts down: stop soliciting and listening. */
+	void (*shutdown)(void *ctx);
+	/* After the runtime shut down, before it is destroyed: drop actor references. */
+	void (*release)(void *ctx);
+	/* Monitoring snapshots. */
+	size_t (*routes)(void *ctx, nd_route_info_t **out, bool subs);
+	void (*cluster_info)(void *ctx, nd_server_cluster_info_t *out);
+	/* The cluster's name, fixed for the server's life (client INFO "cluster"). */
+	const char *(*cluster_name)(void *ctx);
+} nd_server_peers_t;
+
+/* Plugs the peer links in (before nd_server_start); peers and ctx outlive the server. */
+void nd_server_set_peers(nd_server_t *s, const nd_server_peers_t *peers, void *ctx);
+size_t nd_server_peer_routes(nd_server_t *s, nd_route_info_t **out, bool subs);
+void nd_server_cluster_info(nd_server_t *s, nd_server_cluster_info_t *out);
+
+/* This server's client address as peers announce it ("host:port", malloc'd). */
+char *nd_server_client_url(nd_server_t *s);
+
+/* The client URLs of the other servers of the cluster: INFO's connect_urls becomes this
+ * server's URL plus these; clients that take asynchronous INFO get a new one when they change.
+ * Any thread. */
+void nd_server_set_peer_urls(nd_server_t *s, char *const *urls, size_t n);
+
 /* The INFO line for a client (malloc'd; caller frees) under options o. nonce: NULL or the
  * client's nonce; ldm: the lame-duck notification. */
 char *nd_server_client_info(nd_server_t *s, const nd_opts_t *o, uint64_t cid, const char *ip,

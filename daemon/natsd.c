@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "topology/cluster.h"
 #include "actors/config.h"
 #include "actors/server.h"
 #include "runtime/log.h"
@@ -32,6 +33,7 @@ struct natsd_options {
 
 struct natsd_server {
 	nd_server_t *srv;
+	nd_cluster_t *cluster; /* NULL without routes */
 	natsd_options_t *opts; /* what it was created from: reload reads the same file again */
 };
 
@@ -283,6 +285,7 @@ int natsd_server_create(natsd_server_t **out, const natsd_options_t *opts, char 
 		free(s);
 		return rc;
 	}
+	s->cluster = nd_cluster_create(s->srv);
 	s->opts = options_copy(opts);
 	*out = s;
 	return 0;
@@ -357,6 +360,7 @@ void natsd_server_destroy(natsd_server_t *server)
 	if (server == NULL)
 		return;
 	long leaks = nd_server_destroy(server->srv);
+	nd_cluster_destroy(server->cluster);
 	if (leaks != 0)
 		nd_log_warn("%ld runtime objects were still allocated at exit", leaks);
 	natsd_options_destroy(server->opts);

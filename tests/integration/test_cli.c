@@ -210,11 +210,6 @@ ND_TEST(cli, flags_not_supported_yet)
 	expect(&r, 1, "", "natsd: --tls: tls is not supported by natsd yet\n");
 	RUN(&r, "--routes", "nats://127.0.0.1:6222");
 	expect(&r, 1, "", "natsd: solicited routes require cluster capabilities, e.g. --cluster\n");
-	RUN(&r, "-p", "-1", "--cluster", "nats://127.0.0.1:-1", "--routes",
-	    "nats://127.0.0.1:6222");
-	expect(&r, 1, "", "natsd: cluster (routes) is not supported by natsd yet\n");
-	RUN(&r, "-p", "-1", "--cluster_name", "c1");
-	expect(&r, 1, "", "natsd: cluster (routes) is not supported by natsd yet\n");
 	RUN(&r, "--cluster", "nats://127.0.0.1");
 	expect(&r, 1, "", "natsd: --cluster: address 127.0.0.1: missing port in address\n");
 	RUN(&r, "--routes", "nats://[::1");

@@ -1,0 +1,617 @@
+/* The cluster: listener actor, solicited routes, registry, gossip, client URLs. */
+#define _GNU_SOURCE
+#include "topology/cluster.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "actors/listener.h"
+#include "protocol/gourl.h"
+#include "runtime/io.h"
+#include "runtime/log.h"
+#include "runtime/timer.h"
+#include "topology/route.h"
+
+#define ACCEPTS_PER_TURN 64
+
+typedef struct entry {
+	struct entry *next;
+	nd_actor_t *route; /* a reference */
+	char *id, *name, *route_url;
+	char **client_urls;
+	size_t nclient_urls;
+	bool solicited, configured;
+	char *info_json;
+} entry_t;
+
+/* A route this server dials (explicit or learned), until it stops. */
+typedef struct solicit {
+	struct solicit *next;
+	nd_actor_t *route; /* a reference */
+	char *id;          /* learned routes: the server it should reach */
+	char *url;
+	bool explicit_;
+} solicit_t;
+
+struct nd_cluster {
+	nd_server_t *srv;
+	pthread_mutex_t mu; /* everything below */
+	char name[256];
+	bool dynamic;
+	entry_t *routes;
+	size_t nroutes;
+	solicit_t *solicits;
+	nd_actor_t *listener;
+	int port; /* bound */
+	char *host;
+	bool stopped;
+	uint64_t next_rid;
+};
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s != NULL ? s : "");
+	if (d == NULL)
+		abort();
+	return d;
+}
+
+/* ---- the route listener ---- */
+
+typedef struct listener {
+	nd_cluster_t *cl;
+	int fd;
+	nd_io_t io;
+} listener_t;
+
+static void on_accept(nd_actor_t *self, nd_io_t *io, int events)
+{
+	listener_t *l = nd_actor_state(self);
+	(void)io;
+	(void)events;
+	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd =
+		    accept4(l->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				nd_log_error("Error accepting route connection: %s",
+					     strerror(errno));
+			return;
+		}
+		nd_route_accept(l->cl, l->cl->srv, fd, &peer);
+	}
+}
+
+static void listener_start(nd_actor_t *self)
+{
+	listener_t *l = nd_actor_state(self);
+	nd_io_init(&l->io, self, l->fd, on_accept);
+	nd_io_set(&l->io, ND_IO_READ);
+}
+
+static void listener_stop(nd_actor_t *self)
+{
+	listener_t *l = nd_actor_state(self);
+	nd_io_set(&l->io, 0);
+	close(l->fd);
+	l->fd = -1;
+}
+
+static void listener_free(nd_actor_t *self)
+{
+	listener_t *l = nd_actor_state(self);
+	if (l->fd >= 0)
+		close(l->fd);
+}
+
+static void listener_message(nd_actor_t *self, nd_msg_t *msg)
+{
+	(void)self;
+	nd_msg_free(msg);
+}
+
+static const nd_actor_class_t listener_class = {.name = "route-listener",
+						.on_start = listener_start,
+						.on_message = listener_message,
+						.on_stop = listener_stop,
+						.on_free = listener_free};
+
+/* ---- client URLs of the other servers ---- */
+
+static bool contains(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Recomputes the set under mu into a copy handed to the server after unlocking. */
+static char **peer_urls_locked(nd_cluster_t *cl, size_t *n)
+{
+	size_t total = 0;
+	for (entry_t *e = cl->routes; e != NULL; e = e->next)
+		total += e->nclient_urls;
+	char **v = calloc(total + 1, sizeof(char *));
+	size_t k = 0;
+	for (entry_t *e = cl->routes; e != NULL; e = e->next)
+		for (size_t i = 0; i < e->nclient_urls; i++)
+			if (!contains(v, k, e->client_urls[i]))
+				v[k++] = xstrdup(e->client_urls[i]);
+	*n = k;
+	return v;
+}
+
+static void publish_urls(nd_cluster_t *cl, char **v, size_t n)
+{
+	nd_opts_snap_t *snap = nd_server_opts(cl->srv);
+	bool no_adv = nd_opts_snap_get(snap)->cluster.no_advertise;
+	nd_opts_snap_unref(snap);
+	if (!no_adv)
+		nd_server_set_peer_urls(cl->srv, v, n);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- registry ---- */
+
+const char *nd_cluster_name(nd_cluster_t *cl)
+{
+	return cl->name; /* fixed once started: a dynamic name is adopted before any route */
+}
+
+bool nd_cluster_name_dynamic(nd_cluster_t *cl)
+{
+	return cl->dynamic;
+}
+
+uint64_t nd_cluster_next_rid(nd_cluster_t *cl)
+{
+	pthread_mutex_lock(&cl->mu);
+	uint64_t rid = ++cl->next_rid;
+	pthread_mutex_unlock(&cl->mu);
+	return rid;
+}
+
+char *nd_cluster_route_info(nd_cluster_t *cl, const char *nonce, size_t *len)
+{
+	nd_server_t *s = cl->srv;
+	nd_opts_snap_t *snap = nd_server_opts(s);
+	const nd_opts_t *o = nd_opts_snap_get(snap);
+	const nd_cluster_opts_t *co = &o->cluster;
+	char *host = NULL;
+	int port = cl->port;
+	if (co->advertise != NULL && co->advertise[0] != '\0') {
+		char err[256];
+		if (nd_opts_parse_host_port(co->advertise, cl->port, &host, &port, err,
+					    sizeof(err)) != 0)
+			host = NULL;
+	}
+	if (host == NULL)
+		host = xstrdup(cl->host);
+	json_t *j = json_object();
+	json_object_set_new(j, "server_id", json_string(nd_server_id(s)));
+	json_object_set_new(j, "server_name",
+			    json_string(o->server_name ? o->server_name : nd_server_id(s)));
+	json_object_set_new(j, "version", json_string(ND_COMPAT_VERSION));
+	json_object_set_new(j, "proto", json_integer(2));
+	json_object_set_new(j, "go", json_string("natsd " NATSD_VERSION));
+	json_object_set_new(j, "host", json_string(host));
+	json_object_set_new(j, "port", json_integer(port));
+	json_object_set_new(j, "headers", json_boolean(!o->no_header_support));
+	if (co->username != NULL && co->username[0] != '\0')
+		json_object_set_new(j, "auth_required", json_true());
+	json_object_set_new(j, "max_payload", json_integer(o->max_payload));
+	if (co->advertise != NULL && co->advertise[0] != '\0') {
+		char ip[600];
+		snprintf(ip, sizeof(ip),
+			 strchr(host, ':') ? "nats-route://[%s]:%d/" : "nats-route://%s:%d/", host,
+			 port);
+		json_object_set_new(j, "ip", json_string(ip));
+	}
+	if (nonce != NULL)
+		json_object_set_new(j, "nonce", json_string(nonce));
+	json_object_set_new(j, "cluster", json_string(cl->name));
+	if (cl->dynamic)
+		json_object_set_new(j, "cluster_dynamic", json_true());
+	if (!co->no_advertise) {
+		char *url = nd_server_client_url(s);
+		json_t *a = json_array();
+		json_array_append_new(a, json_string(url));
+		free(url);
+		json_object_set_new(j, "connect_urls", a);
+	}
+	json_object_set_new(j, "lnoc", json_true());
+	char *js = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	free(host);
+	nd_opts_snap_unref(snap);
+	char *line = NULL;
+	int n = asprintf(&line, "INFO %s \r\n", js);
+	free(js);
+	if (n < 0)
+		abort();
+	*len = (size_t)n;
+	return line;
+}
+
+bool nd_cluster_has(nd_cluster_t *cl, const char *id)
+{
+	pthread_mutex_lock(&cl->mu);
+	bool found = false;
+	for (entry_t *e = cl->routes; e != NULL && !found; e = e->next)
+		found = strcmp(e->id, id) == 0;
+	pthread_mutex_unlock(&cl->mu);
+	return found;
+}
+
+static void entry_free(entry_t *e)
+{
+	nd_actor_unref(e->route);
+	for (size_t i = 0; i < e->nclient_urls; i++)
+		free(e->client_urls[i]);
+	free(e->client_urls);
+	free(e->id);
+	free(e->name);
+	free(e->route_url);
+	free(e->info_json);
+	free(e);
+}
+
+int nd_cluster_register(nd_cluster_t *cl, nd_actor_t *route, const nd_route_peer_t *peer)
+{
+	if (strcmp(peer->id, nd_server_id(cl->srv)) == 0)
+		return -ELOOP;
+	pthread_mutex_lock(&cl->mu);
+	for (entry_t *e = cl->routes; e != NULL; e = e->next) {
+		if (strcmp(e->id, peer->id) == 0) {
+			pthread_mutex_unlock(&cl->mu);
+			return -EEXIST;
+		}
+	}
+	entry_t *e = calloc(1, sizeof(*e));
+	e->route = nd_actor_ref(route);
+	e->id = xstrdup(peer->id);
+	e->name = xstrdup(peer->name);
+	e->route_url = xstrdup(peer->route_url);
+	e->solicited = peer->solicited;
+	e->configured = peer->configured;
+	e->info_json = xstrdup(peer->info_json);
+	e->client_urls = calloc(peer->nclient_urls + 1, sizeof(char *));
+	for (size_t i = 0; i < peer->nclient_urls; i++)
+		e->client_urls[i] = xstrdup(peer->client_urls[i]);
+	e->nclient_urls = peer->nclient_urls;
+	/* Gossip: tell every other route about the new peer; those that do not know it connect
+	 * to it (the reference's way: the members dial the newcomer). */
+	char *fwd = NULL;
+	if (asprintf(&fwd, "INFO %s\r\n", e->info_json) < 0)
+		abort();
+	for (entry_t *x = cl->routes; x != NULL; x = x->next)
+		nd_route_send_text(x->route, fwd, strlen(fwd));
+	free(fwd);
+	e->next = cl->routes;
+	cl->routes = e;
+	cl->nroutes++;
+	/* A learned route reached its server: it is no longer pending. */
+	size_t n;
+	char **urls = peer_urls_locked(cl, &n);
+	pthread_mutex_unlock(&cl->mu);
+	publish_urls(cl, urls, n);
+	return 0;
+}
+
+void nd_cluster_unregister(nd_cluster_t *cl, nd_actor_t *route)
+{
+	pthread_mutex_lock(&cl->mu);
+	entry_t *gone = NULL;
+	for (entry_t **p = &cl->routes; *p != NULL; p = &(*p)->next) {
+		if ((*p)->route == route) {
+			gone = *p;
+			*p = gone->next;
+			cl->nroutes--;
+			break;
+		}
+	}
+	size_t n;
+	char **urls = peer_urls_locked(cl, &n);
+	bool stopped = cl->stopped;
+	pthread_mutex_unlock(&cl->mu);
+	if (gone != NULL)
+		entry_free(gone);
+	if (!stopped)
+		publish_urls(cl, urls, n);
+	else {
+		for (size_t i = 0; i < n; i++)
+			free(urls[i]);
+		free(urls);
+	}
+}
+
+/* Host and port of a route URL, lower-cased, for comparing with configured routes. */
+static bool same_target(const char *a, const char *b)
+{
+	nd_go_url_t ua, ub;
+	char err[128];
+	if (nd_go_url_parse(a, &ua, err, sizeof(err)) != 0)
+		return false;
+	if (nd_go_url_parse(b, &ub, err, sizeof(err)) != 0) {
+		nd_go_url_deinit(&ua);
+		return false;
+	}
+	bool same = strcasecmp(ua.host, ub.host) == 0;
+	nd_go_url_deinit(&ua);
+	nd_go_url_deinit(&ub);
+	return same;
+}
+
+void nd_cluster_learn(nd_cluster_t *cl, const char *id, const char *route_url)
+{
+	if (strcmp(id, nd_server_id(cl->srv)) == 0)
+		return;
+	pthread_mutex_lock(&cl->mu);
+	if (cl->stopped) {
+		pthread_mutex_unlock(&cl->mu);
+		return;
+	}
+	for (entry_t *e = cl->routes; e != NULL; e = e->next) {
+		if (strcmp(e->id, id) == 0) {
+			pthread_mutex_unlock(&cl->mu);
+			return;
+		}
+	}
+	for (solicit_t *s = cl->solicits; s != NULL; s = s->next) {
+		if ((s->id != NULL && strcmp(s->id, id) == 0) || same_target(s->url, route_url)) {
+			pthread_mutex_unlock(&cl->mu);
+			return;
+		}
+	}
+	solicit_t *s = calloc(1, sizeof(*s));
+	s->id = xstrdup(id);
+	s->url = xstrdup(route_url);
+	s->next = cl->solicits;
+	cl->solicits = s;
+	/* Under the lock so that shutdown sees it; starting an actor does not call back here. */
+	s->route = nd_route_solicit(cl, cl->srv, route_url, ND_ROUTE_IMPLICIT);
+	if (s->route == NULL) {
+		cl->solicits = s->next;
+		free(s->id);
+		free(s->url);
+		free(s);
+	}
+	pthread_mutex_unlock(&cl->mu);
+}
+
+void nd_cluster_solicit_done(nd_cluster_t *cl, nd_actor_t *route)
+{
+	pthread_mutex_lock(&cl->mu);
+	solicit_t *gone = NULL;
+	for (solicit_t **p = &cl->solicits; *p != NULL; p = &(*p)->next) {
+		if ((*p)->route == route) {
+			gone = *p;
+			*p = gone->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&cl->mu);
+	if (gone != NULL) {
+		nd_actor_unref(gone->route);
+		free(gone->id);
+		free(gone->url);
+		free(gone);
+	}
+}
+
+/* ---- plugged into the server ---- */
+
+static int cluster_start(void *ctx)
+{
+	nd_cluster_t *cl = ctx;
+	nd_opts_snap_t *snap = nd_server_opts(cl->srv);
+	const nd_opts_t *o = nd_opts_snap_get(snap);
+	const nd_cluster_opts_t *co = &o->cluster;
+	int rc = 0;
+	if (cl->dynamic)
+		nd_log_warn("Cluster name was dynamically generated, consider setting one");
+	nd_log_info("Cluster name is %s", cl->name);
+	if (co->port != 0) {
+		const char *host = co->host != NULL && co->host[0] ? co->host : "0.0.0.0";
+		int fd = nd_listener_bind(host, co->port, &cl->port);
+		if (fd < 0) {
+			nd_log_fatal(
+			    "Error listening on router: %s:%d, \"listen tcp %s:%d: bind: %s\"",
+			    host, co->port, host, co->port, strerror(-fd));
+			nd_opts_snap_unref(snap);
+			return fd;
+		}
+		cl->host = xstrdup(host);
+		nd_runtime_t *rt = nd_server_runtime(cl->srv);
+		cl->listener = nd_actor_create(rt, &listener_class, sizeof(listener_t),
+					       nd_runtime_worker(rt, 0));
+		listener_t *l = nd_actor_state(cl->listener);
+		l->cl = cl;
+		l->fd = fd;
+		nd_actor_start(cl->listener);
+		nd_log_info(strchr(host, ':') ? "Listening for route connections on [%s]:%d"
+					      : "Listening for route connections on %s:%d",
+			    host, cl->port);
+	} else {
+		cl->host = xstrdup(co->host != NULL ? co->host : "0.0.0.0");
+	}
+	pthread_mutex_lock(&cl->mu);
+	for (size_t i = 0; i < co->nroutes; i++) {
+		solicit_t *s = calloc(1, sizeof(*s));
+		s->url = xstrdup(co->routes[i]);
+		s->explicit_ = true;
+		s->route = nd_route_solicit(cl, cl->srv, co->routes[i], ND_ROUTE_EXPLICIT);
+		if (s->route == NULL) {
+			nd_log_error("Error parsing route URL \"%s\"", co->routes[i]);
+			free(s->url);
+			free(s);
+			continue;
+		}
+		s->next = cl->solicits;
+		cl->solicits = s;
+	}
+	pthread_mutex_unlock(&cl->mu);
+	nd_opts_snap_unref(snap);
+	return rc;
+}
+
+static void cluster_shutdown(void *ctx)
+{
+	nd_cluster_t *cl = ctx;
+	pthread_mutex_lock(&cl->mu);
+	cl->stopped = true;
+	for (solicit_t *s = cl->solicits; s != NULL; s = s->next)
+		nd_route_send_stop(s->route);
+	for (entry_t *e = cl->routes; e != NULL; e = e->next)
+		nd_route_send_stop(e->route);
+	pthread_mutex_unlock(&cl->mu);
+	if (cl->listener != NULL)
+		nd_actor_stop(cl->listener);
+}
+
+static size_t cluster_routes(void *ctx, nd_route_info_t **out, bool subs)
+{
+	nd_cluster_t *cl = ctx;
+	pthread_mutex_lock(&cl->mu);
+	nd_route_info_t *v = calloc(cl->nroutes + 1, sizeof(*v));
+	size_t k = 0;
+	for (entry_t *e = cl->routes; e != NULL; e = e->next) {
+		nd_route_info_t *ri = &v[k++];
+		snprintf(ri->remote_id, sizeof(ri->remote_id), "%s", e->id);
+		snprintf(ri->remote_name, sizeof(ri->remote_name), "%s", e->name);
+		ri->did_solicit = e->solicited;
+		ri->is_configured = e->configured;
+		nd_route_snapshot(e->route, ri, subs);
+	}
+	pthread_mutex_unlock(&cl->mu);
+	*out = v;
+	return k;
+}
+
+static void cluster_info(void *ctx, nd_server_cluster_info_t *out)
+{
+	nd_cluster_t *cl = ctx;
+	nd_opts_snap_t *snap = nd_server_opts(cl->srv);
+	const nd_cluster_opts_t *co = &nd_opts_snap_get(snap)->cluster;
+	out->enabled = true;
+	snprintf(out->name, sizeof(out->name), "%s", cl->name);
+	snprintf(out->addr, sizeof(out->addr), "%s", cl->host ? cl->host : "");
+	out->port = cl->port;
+	out->auth_timeout_s = co->auth_timeout_s > 0 ? co->auth_timeout_s : 2.0;
+	out->nurls = co->nroutes;
+	out->urls = calloc(co->nroutes + 1, sizeof(char *));
+	for (size_t i = 0; i < co->nroutes; i++) {
+		/* /varz shows host:port, as the reference's URL.Host. */
+		nd_go_url_t u;
+		char err[128];
+		if (nd_go_url_parse(co->routes[i], &u, err, sizeof(err)) == 0) {
+			out->urls[i] = xstrdup(u.host);
+			nd_go_url_deinit(&u);
+		} else {
+			out->urls[i] = xstrdup(co->routes[i]);
+		}
+	}
+	nd_opts_snap_unref(snap);
+	pthread_mutex_lock(&cl->mu);
+	out->routes = (long)cl->nroutes;
+	pthread_mutex_unlock(&cl->mu);
+}
+
+/* Drops every actor reference while the runtime still exists. */
+static void cluster_release(void *ctx)
+{
+	nd_cluster_t *cl = ctx;
+	pthread_mutex_lock(&cl->mu);
+	entry_t *routes = cl->routes;
+	solicit_t *solicits = cl->solicits;
+	nd_actor_t *listener = cl->listener;
+	cl->routes = NULL;
+	cl->solicits = NULL;
+	cl->listener = NULL;
+	cl->nroutes = 0;
+	pthread_mutex_unlock(&cl->mu);
+	while (routes != NULL) {
+		entry_t *e = routes;
+		routes = e->next;
+		entry_free(e);
+	}
+	while (solicits != NULL) {
+		solicit_t *s = solicits;
+		solicits = s->next;
+		nd_actor_unref(s->route);
+		free(s->id);
+		free(s->url);
+		free(s);
+	}
+	if (listener != NULL)
+		nd_actor_unref(listener);
+}
+
+static const char *cluster_name(void *ctx)
+{
+	return nd_cluster_name(ctx);
+}
+
+static const nd_server_peers_t peers = {.start = cluster_start,
+					.shutdown = cluster_shutdown,
+					.release = cluster_release,
+					.routes = cluster_routes,
+					.cluster_info = cluster_info,
+					.cluster_name = cluster_name};
+
+nd_cluster_t *nd_cluster_create(nd_server_t *s)
+{
+	nd_opts_snap_t *snap = nd_server_opts(s);
+	const nd_opts_t *o = nd_opts_snap_get(snap);
+	if (!nd_cluster_opts_configured(&o->cluster)) {
+		nd_opts_snap_unref(snap);
+		return NULL;
+	}
+	nd_cluster_t *cl = calloc(1, sizeof(*cl));
+	if (cl == NULL)
+		abort();
+	cl->srv = s;
+	pthread_mutex_init(&cl->mu, NULL);
+	if (o->cluster.name != NULL && o->cluster.name[0] != '\0') {
+		snprintf(cl->name, sizeof(cl->name), "%s", o->cluster.name);
+	} else {
+		/* As the reference: a random name, announced as dynamic. */
+		static const char alphabet[] =
+		    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+		unsigned char rnd[22];
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			memset(rnd, 7, sizeof(rnd));
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			cl->name[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+		cl->name[sizeof(rnd)] = '\0';
+		cl->dynamic = true;
+	}
+	nd_opts_snap_unref(snap);
+	nd_server_set_peers(s, &peers, cl);
+	return cl;
+}
+
+void nd_cluster_destroy(nd_cluster_t *cl)
+{
+	if (cl == NULL)
+		return;
+	/* Actor references went with cluster_release, before the runtime. */
+	free(cl->host);
+	pthread_mutex_destroy(&cl->mu);
+	free(cl);
+}
