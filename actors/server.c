@@ -486,7 +486,7 @@ void nd_server_cluster_info(nd_server_t *s, nd_server_cluster_info_t *out)
 void nd_route_info_free(nd_route_info_t *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < v[i].nsubs; k++)
+		for (size_t k = 0; v[i].subs != NULL && k < v[i].nsubs; k++)
 			free(v[i].subs[k]);
 		free(v[i].subs);
 	}

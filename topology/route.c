@@ -1044,6 +1044,9 @@ static void route_disconnect(nd_route_t *r, const char *reason)
 	nd_delivery_unmark_dirty(r->d, &r->dest);
 	nd_delivery_unpause(r->d, &r->dest);
 	r->read_paused = r->write_armed = false;
+	/* Best effort for what explains the close (an -ERR): one write, never a wait. */
+	if (!r->connecting && nd_outbuf_pending(&r->out) > 0 && nd_outbuf_pending(&r->out) <= 4096)
+		(void)nd_outbuf_write(&r->out, r->fd);
 	close(r->fd);
 	r->fd = -1;
 	nd_outbuf_clear(&r->out);

@@ -1,7 +1,7 @@
 /* Clustering (routes) with the official C client (libnats): three-node clusters whose nodes are
  * natsd or Debian's nats-server, in any mix. Each scenario is a function taking the node kinds;
- * the matrix at the end runs it on {nats,nats,nats} and, behind ND_CLUSTER_NATSD=1 until natsd
- * has routes, on {natsd,natsd,natsd}, {natsd,natsd,nats} and {natsd,nats,nats}.
+ * the matrix at the end runs it on {nats,nats,nats} (the harness against the reference),
+ * {natsd,natsd,natsd}, {natsd,natsd,nats} and {natsd,nats,nats}.
  *
  * Every node gets a config file (client, cluster and monitoring ports picked free on 127.0.0.1).
  * Node 0 is the seed; the others list only the seed, so the full mesh has to come from gossip.
@@ -373,8 +373,17 @@ static void teardown(void)
 		if (nd->proc.pid > 0) {
 			nd_proc_signal(&nd->proc, SIGCONT); /* in case a test stopped it */
 			nd_proc_signal(&nd->proc, SIGTERM);
-			nd_proc_wait_exit(&nd->proc, 5000);
+			int code = nd_proc_wait_exit(&nd->proc, 5000);
+			/* natsd must shut down cleanly: exit 0, and under the sanitizers no report
+			 * (leaks make the exit code non-zero too). */
+			bool clean = nd->kind != NATSD ||
+				     (code == 0 && strstr(nd->proc.log, "Sanitizer") == NULL &&
+				      strstr(nd->proc.log, "runtime error") == NULL);
+			if (!clean)
+				fprintf(stderr, "node %d (natsd) did not exit cleanly (%d):\n%s\n",
+					i, code, nd->proc.log);
 			nd_proc_cleanup(&nd->proc);
+			cr_expect(clean, "node %d (natsd) did not exit cleanly (%d)", i, code);
 		}
 		nd->up = false;
 		if (nd->conf[0] != '\0')
@@ -1324,14 +1333,10 @@ static const nd_server_kind_t KINDS_MIX1[NODES] = {NATSD, NATS, NATS};
 
 static void run(scenario_fn fn, const nd_server_kind_t kinds[NODES])
 {
-	bool natsd = false, ref = false;
+	bool ref = false;
 	for (int i = 0; i < NODES; i++) {
-		natsd = natsd || kinds[i] == NATSD;
 		ref = ref || kinds[i] == NATS;
 	}
-	const char *gate = getenv("ND_CLUSTER_NATSD");
-	if (natsd && (gate == NULL || strcmp(gate, "1") != 0))
-		cr_skip_test("natsd clustering is not enabled yet (set ND_CLUSTER_NATSD=1)");
 	if (ref && !nd_reference_available()) {
 		cr_assert(getenv("CI") == NULL,
 			  "nats-server is not installed (CI must install it)");
