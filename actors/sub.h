@@ -23,12 +23,14 @@ typedef struct nd_sub {
 	/* Bumped when the subscription dies; other workers record it, the home worker compares.
 	 * relaxed everywhere: it identifies, it does not publish data. */
 	_Atomic uint32_t gen;
+	/* Remote queue subscriptions: the members behind it (the peer's weight). Written by the
+	 * peer link, read by any publisher; relaxed: a hint for spreading load. */
+	_Atomic uint32_t weight;
 
 	/* Home worker only. */
 	nd_dest_t *owner; /* the client (or, later, peer link) that subscribed */
 	bool alive;
-	int64_t max;     /* auto-unsubscribe after this many deliveries; 0: none */
-	uint32_t weight; /* remote queue subscriptions: members behind it (the peer's weight) */
+	int64_t max; /* auto-unsubscribe after this many deliveries; 0: none */
 	int64_t delivered;
 	struct nd_sub *sid_next; /* the client's sid table chain */
 } nd_sub_t;

@@ -248,7 +248,8 @@ static void rsub_add(nd_route_t *r, nd_slice_t subject, nd_slice_t queue, int64_
 	nd_sub_t **slot = rsub_slot(&r->rsubs, subject.p, subject.n, queue.p, queue.n);
 	if (*slot != NULL && *slot != TOMB) {
 		if (queue.n > 0) /* a queue's weight changed */
-			(*slot)->weight = weight > 0 ? (uint32_t)weight : 1;
+			atomic_store_explicit(&(*slot)->weight, weight > 0 ? (uint32_t)weight : 1,
+					      memory_order_relaxed);
 		pthread_mutex_unlock(&r->mu);
 		return;
 	}
@@ -277,9 +278,9 @@ static void rsub_add(nd_route_t *r, nd_slice_t subject, nd_slice_t queue, int64_
 	    .remote = true,
 	    .owner = &r->dest,
 	    .alive = true,
-	    .weight = weight > 0 ? (uint32_t)weight : 1,
 	};
 	atomic_init(&s->gen, gen + 1);
+	atomic_init(&s->weight, weight > 0 ? (uint32_t)weight : 1);
 	if (*slot == NULL)
 		r->rsubs.used++;
 	*slot = s;

@@ -366,32 +366,47 @@ static void cluster_start(const nd_server_kind_t kinds[NODES])
 	cluster_wait_routes();
 }
 
-static void teardown(void)
+/* Stops every node (SIGCONT first, in case a test stopped one; then SIGTERM) and removes the
+ * files. With check, a natsd node that did not exit 0 or printed a sanitizer report fails the
+ * test (leaks make the exit code non-zero too). */
+static void stop_nodes(bool check)
 {
+	bool clean = true;
+	char what[160] = "";
 	for (int i = 0; i < cl.n; i++) {
 		node_t *nd = &cl.nodes[i];
 		if (nd->proc.pid > 0) {
-			nd_proc_signal(&nd->proc, SIGCONT); /* in case a test stopped it */
+			nd_proc_signal(&nd->proc, SIGCONT);
 			nd_proc_signal(&nd->proc, SIGTERM);
 			int code = nd_proc_wait_exit(&nd->proc, 5000);
-			/* natsd must shut down cleanly: exit 0, and under the sanitizers no report
-			 * (leaks make the exit code non-zero too). */
-			bool clean = nd->kind != NATSD ||
-				     (code == 0 && strstr(nd->proc.log, "Sanitizer") == NULL &&
-				      strstr(nd->proc.log, "runtime error") == NULL);
-			if (!clean)
+			bool ok = nd->kind != NATSD ||
+				  (code == 0 && strstr(nd->proc.log, "Sanitizer") == NULL &&
+				   strstr(nd->proc.log, "runtime error") == NULL);
+			if (!ok) {
 				fprintf(stderr, "node %d (natsd) did not exit cleanly (%d):\n%s\n",
 					i, code, nd->proc.log);
+				snprintf(what, sizeof(what),
+					 "node %d (natsd) did not exit cleanly (%d)", i, code);
+				clean = false;
+			}
 			nd_proc_cleanup(&nd->proc);
-			cr_expect(clean, "node %d (natsd) did not exit cleanly (%d)", i, code);
 		}
 		nd->up = false;
 		if (nd->conf[0] != '\0')
 			unlink(nd->conf);
+		nd->conf[0] = '\0';
 	}
 	if (cl.dir[0] != '\0')
 		rmdir(cl.dir);
+	cl.dir[0] = '\0';
 	cl.n = 0;
+	if (check)
+		cr_assert(clean, "%s", what);
+}
+
+static void teardown(void)
+{
+	stop_nodes(false);
 }
 
 TestSuite(cluster, .fini = teardown, .timeout = 60);
@@ -1344,6 +1359,7 @@ static void run(scenario_fn fn, const nd_server_kind_t kinds[NODES])
 	}
 	fn(kinds);
 	nats_CloseAndWait(5000);
+	stop_nodes(true);
 }
 
 #define CLUSTER_MATRIX(name)                                                                       \
