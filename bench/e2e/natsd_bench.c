@@ -1,7 +1,8 @@
 /* natsd-bench: the load generator and the side-by-side comparison with nats-server.
  *
  *   natsd-bench list
- *   natsd-bench run [--host H] [--port P] [--server-pid PID] [--scale X] [--json F]
+ *   natsd-bench run [--host H] [--port P] [--sub-port P2] [--server-pid PID] [--scale X]
+ *                   [--json F]
  *                   [--pubs N] [--subs N] [--size B] [--msgs N] [--queue] [--rate R] NAME|all
  *     (the options reshape the named scenario: e.g. 'run --pubs 4 --subs 2 --size 256
  *      pubsub_16b', or 'run --rate 5000 reqrep_1' for fixed-rate latency)
@@ -43,6 +44,10 @@ static const scenario_t scenarios[] = {
     {"reqrep_16", SC_REQREP, 16, 0, false, 16, 2000, 0},
     {"idle_10k", SC_IDLE, 0, 0, false, 0, 10000, 0},
     {"subs_100k", SC_SUBS, 0, 0, false, 0, 100000, 0},
+    /* Across a route: publisher on one server, subscriber on the other (compare starts a
+     * two-server cluster of each kind). */
+    {"cluster_16b", SC_PUBSUB, 1, 1, false, 16, 2000000, 0, true},
+    {"cluster_1k", SC_PUBSUB, 1, 1, false, 1024, 500000, 0, true},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -69,12 +74,29 @@ static void pin_self(int cpu)
 
 typedef struct server_proc {
 	pid_t pid;
-	int port;
+	int port, cluster_port;
 	char log[256];
 } server_proc_t;
 
-static int server_start(server_proc_t *s, const char *path, bool pin)
+/* Starts path on 127.0.0.1 with a random client port; with cluster, also a random route port
+ * and, if route_port > 0, a route to it. */
+static int server_start(server_proc_t *s, const char *path, bool pin, bool cluster, int route_port)
 {
+	char routes[64];
+	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", route_port);
+	const char *argv[16] = {path, "-a", "127.0.0.1", "-p", "-1"};
+	int argc = 5;
+	if (cluster) {
+		argv[argc++] = "--cluster";
+		argv[argc++] = "nats://127.0.0.1:-1";
+		argv[argc++] = "--cluster_name";
+		argv[argc++] = "bench";
+		if (route_port > 0) {
+			argv[argc++] = "--routes";
+			argv[argc++] = routes;
+		}
+	}
+	argv[argc] = NULL;
 	snprintf(s->log, sizeof(s->log), "/tmp/natsd-bench-%d-%ld.log", (int)getpid(), random());
 	pid_t pid = fork();
 	if (pid < 0)
@@ -85,7 +107,12 @@ static int server_start(server_proc_t *s, const char *path, bool pin)
 		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(path, path, "-a", "127.0.0.1", "-p", "-1", (char *)NULL);
+		/* execv's prototype predates const; it does not write the strings. */
+		union {
+			const char **c;
+			char *const *m;
+		} args = {argv};
+		execv(path, args.m);
 		_exit(127);
 	}
 	s->pid = pid;
@@ -100,8 +127,12 @@ static int server_start(server_proc_t *s, const char *path, bool pin)
 		fclose(f);
 		buf[n] = '\0';
 		char *p = strstr(buf, needle);
-		if (p != NULL && strstr(buf, "Server is ready") != NULL) {
+		static const char rneedle[] = "Listening for route connections on 127.0.0.1:";
+		char *rp = strstr(buf, rneedle);
+		if (p != NULL && strstr(buf, "Server is ready") != NULL &&
+		    (!cluster || rp != NULL)) {
 			s->port = atoi(p + sizeof(needle) - 1);
+			s->cluster_port = rp != NULL ? atoi(rp + sizeof(rneedle) - 1) : 0;
 			return 0;
 		}
 		int st;
@@ -204,7 +235,7 @@ static bool selected(const char *only, const char *name)
 static int cmd_run(int argc, char **argv)
 {
 	const char *host = "127.0.0.1", *json = NULL, *name = NULL;
-	int port = 4222;
+	int port = 4222, sub_port = 0;
 	pid_t pid = 0;
 	double scale = 1.0;
 	/* Overrides of the named scenario's shape: -1 = keep. */
@@ -228,6 +259,8 @@ static int cmd_run(int argc, char **argv)
 			rate = atof(argv[++i]);
 		else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
 			port = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--sub-port") == 0 && i + 1 < argc)
+			sub_port = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--server-pid") == 0 && i + 1 < argc)
 			pid = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc)
@@ -242,7 +275,7 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	FILE *jf = json ? fopen(json, "w") : NULL;
-	bench_target_t t = {host, port, pid};
+	bench_target_t t = {host, port, pid, sub_port, 0};
 	int rc = 0;
 	for (size_t i = 0; i < NSCEN; i++) {
 		if (strcmp(name, "all") != 0 && strcmp(name, scenarios[i].name) != 0)
@@ -329,15 +362,20 @@ static int cmd_compare(int argc, char **argv)
 			scenario_t sc = scaled(&scenarios[i], scale);
 			for (int k = 0; k < 2; k++) {
 				int which = (round % 2 == 0) ? k : 1 - k; /* A B, then B A */
-				server_proc_t sp;
-				if (server_start(&sp, paths[which], pin) != 0) {
+				server_proc_t sp, sp2 = {0};
+				if (server_start(&sp, paths[which], pin, sc.cluster, 0) != 0 ||
+				    (sc.cluster && server_start(&sp2, paths[which], pin, true,
+								sp.cluster_port) != 0)) {
 					fprintf(stderr, "cannot start %s\n", paths[which]);
 					return 1;
 				}
-				bench_target_t t = {"127.0.0.1", sp.port, sp.pid};
+				bench_target_t t = {"127.0.0.1", sp.port, sp.pid, sp2.port,
+						    sp2.pid};
 				bench_result_t r;
 				int rc = scenario_run(&sc, &t, &r);
 				server_stop(&sp);
+				if (sc.cluster)
+					server_stop(&sp2);
 				if (rc != 0) {
 					fprintf(stderr, "%s on %s: %s\n", sc.name, names[which],
 						r.note);
@@ -402,7 +440,8 @@ static int cmd_compare(int argc, char **argv)
 static void usage(void)
 {
 	fputs("usage: natsd-bench list\n"
-	      "       natsd-bench run [--host H] [--port P] [--server-pid PID] [--scale X]\n"
+	      "       natsd-bench run [--host H] [--port P] [--sub-port P2] [--server-pid PID]\n"
+	      "                       [--scale X]\n"
 	      "                       [--json F] [--pubs N] [--subs N] [--size B] [--msgs N]\n"
 	      "                       [--queue] [--rate R] NAME|all\n"
 	      "       natsd-bench compare --natsd PATH [--reference PATH] [--rounds N] [--pin]\n"

@@ -111,13 +111,45 @@ static void *publisher(void *arg)
 	return NULL;
 }
 
+/* Across a route, interest is asynchronous: publish probes on the publishers' server until
+ * every subscriber got one. The probe was subscribed after the data subject and a route keeps
+ * the order of its RS+, so the data subject's interest has arrived too. */
+static bool interest_arrived(const bench_target_t *t, bconn_t **subs, int nsubs)
+{
+	bconn_t *p = bconn_open(t->host, t->port, "bench-probe");
+	if (p == NULL)
+		return false;
+	bool all = false;
+	for (int tries = 0; tries < 1000 && !all; tries++) {
+		static const char probe[] = "PUB bench.probe 0\r\n\r\n";
+		bconn_write(p, probe, sizeof(probe) - 1);
+		bconn_sync(p, 10000);
+		all = true;
+		for (int i = 0; i < nsubs; i++) {
+			bconn_sync(subs[i], 10000);
+			all = all && subs[i]->msgs > 0;
+		}
+		if (!all)
+			usleep(10000);
+	}
+	/* Probes still in flight count as nothing: drain, then start from zero. */
+	usleep(100000);
+	for (int i = 0; i < nsubs; i++) {
+		bconn_sync(subs[i], 10000);
+		subs[i]->msgs = 0;
+	}
+	bconn_close(p);
+	return all;
+}
+
 static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_result_t *r)
 {
 	int nsubs = sc->subs;
 	bconn_t **subs = calloc((size_t)(nsubs > 0 ? nsubs : 1), sizeof(*subs));
 	int ep = epoll_create1(0);
+	int sub_port = t->sub_port > 0 ? t->sub_port : t->port;
 	for (int i = 0; i < nsubs; i++) {
-		subs[i] = bconn_open(t->host, t->port, "bench-sub");
+		subs[i] = bconn_open(t->host, sub_port, "bench-sub");
 		if (subs[i] == NULL) {
 			snprintf(r->note, sizeof(r->note), "subscriber %d could not connect", i);
 			return -1;
@@ -126,7 +158,17 @@ static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_resul
 		int n = sc->queue ? snprintf(line, sizeof(line), "SUB bench.data g %d\r\n", i + 1)
 				  : snprintf(line, sizeof(line), "SUB bench.data %d\r\n", i + 1);
 		bconn_write(subs[i], line, (size_t)n);
+		if (t->sub_port > 0) {
+			n = snprintf(line, sizeof(line), "SUB bench.probe p%d\r\n", i + 1);
+			bconn_write(subs[i], line, (size_t)n);
+		}
 		bconn_sync(subs[i], 10000);
+	}
+	if (t->sub_port > 0 && !interest_arrived(t, subs, nsubs)) {
+		snprintf(r->note, sizeof(r->note), "interest did not cross the route in 10 s");
+		return -1;
+	}
+	for (int i = 0; i < nsubs; i++) {
 		bconn_set_nonblocking(subs[i], true);
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = subs[i]};
 		epoll_ctl(ep, EPOLL_CTL_ADD, subs[i]->fd, &ev);
@@ -148,6 +190,8 @@ static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_resul
 	    (uint64_t)sc->msgs * (uint64_t)sc->pubs * (sc->queue ? 1u : (uint64_t)nsubs);
 	double cpu0 = cpu_seconds();
 	double scpu0 = t->server_pid > 0 ? bench_proc_cpu(t->server_pid) : 0;
+	if (t->sub_server_pid > 0)
+		scpu0 += bench_proc_cpu(t->sub_server_pid);
 	pthread_barrier_wait(&start);
 	uint64_t t0 = bench_now_ns(), last_progress = t0, got = 0;
 	/* This thread reads every subscriber until all deliveries arrived or progress stops. */
@@ -189,6 +233,8 @@ static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_resul
 	double published = (double)sc->msgs * sc->pubs;
 	if (t->server_pid > 0) {
 		double used = bench_proc_cpu(t->server_pid) - scpu0;
+		if (t->sub_server_pid > 0)
+			used += bench_proc_cpu(t->sub_server_pid);
 		r->server_cpu = used / secs;
 		r->server_us_per_msg = used * 1e6 / published;
 	}

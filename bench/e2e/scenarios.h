@@ -12,6 +12,10 @@ typedef struct bench_target {
 	const char *host;
 	int port;
 	pid_t server_pid; /* for RSS; 0 if unknown */
+	/* A second server of the same cluster for the subscribers (publishers stay on port):
+	 * 0 for a single server. */
+	int sub_port;
+	pid_t sub_server_pid;
 } bench_target_t;
 
 typedef enum scenario_kind { SC_PUBSUB, SC_REQREP, SC_IDLE, SC_SUBS } scenario_kind_t;
@@ -24,6 +28,7 @@ typedef struct scenario {
 	int size;       /* payload bytes */
 	long msgs;      /* messages per publisher, requests per requester, connections, subs */
 	double rate;    /* SC_REQREP: requests/s per requester, 0: back to back */
+	bool cluster;   /* SC_PUBSUB across a route: subscribers on a second server */
 } scenario_t;
 
 typedef struct bench_result {
