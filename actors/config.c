@@ -1025,6 +1025,24 @@ static void apply_cluster(cfg_t *c, const nd_conf_entry_t *top)
 			cl->connect_retries = clamp_int(ev->u.i);
 		} else if (is_key(e->key, NAMES("permissions"))) {
 			cluster_permissions(c, ev);
+		} else if (is_key(e->key, NAMES("pool_size"))) {
+			/* 2.10's route pooling: accepted; natsd keeps one connection per peer,
+			 * which is what a 2.9 peer (no pooling) negotiates anyway. */
+			if (!want(c, ev, ND_CONF_INT))
+				return;
+			cl->pool_size = clamp_int(ev->u.i);
+		} else if (is_key(e->key, NAMES("ping_interval"))) {
+			uint64_t ms;
+			cl->ping_interval_ms =
+			    parse_duration_opt(c, "ping_interval", ev, &ms) ? ms : 0;
+		} else if (is_key(e->key, NAMES("ping_max"))) {
+			if (!want(c, ev, ND_CONF_INT))
+				return;
+			cl->ping_max = clamp_int(ev->u.i);
+		} else if (is_key(e->key, NAMES("write_deadline"))) {
+			uint64_t ms;
+			cl->write_deadline_ms =
+			    parse_duration_opt(c, "write_deadline", ev, &ms) ? ms : 0;
 		} else if (!ev->used_as_variable) {
 			unknown_field(c, e->key, ev);
 		}

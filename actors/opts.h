@@ -13,8 +13,7 @@
 #include "actors/perms.h"
 
 /* The cluster block (and the --cluster, --routes, --cluster_name... flags), as the reference's
- * ClusterOpts and Routes hold it. Parsed and checked only: natsd has no routes yet, and a
- * server with a cluster listener, routes or a cluster name refuses to start. */
+ * ClusterOpts and Routes hold it (topology/cluster runs it). */
 typedef struct nd_cluster_opts {
 	char *name; /* NULL: none (the reference then picks one dynamically) */
 	char *host; /* NULL: not set */
@@ -27,6 +26,11 @@ typedef struct nd_cluster_opts {
 	int connect_retries;
 	char **routes; /* the URLs to solicit, as written (trimmed); every one parses */
 	size_t nroutes;
+	/* 2.10 keys natsd accepts: 0 means the server-wide value (or none). */
+	int pool_size;              /* accepted; one connection per peer */
+	uint64_t ping_interval_ms;  /* routes' ping interval */
+	int ping_max;               /* routes' outstanding pings */
+	uint64_t write_deadline_ms; /* routes' write deadline */
 } nd_cluster_opts_t;
 
 /* True if o asks for what only routes can do: a cluster listener, routes to solicit, or a

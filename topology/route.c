@@ -108,6 +108,7 @@ typedef struct nd_route {
 
 static const nd_dest_ops_t route_ops;
 static void route_disconnect(nd_route_t *r, const char *reason);
+static uint64_t write_deadline(nd_route_t *r);
 
 static int64_t realtime_ns(void)
 {
@@ -559,9 +560,9 @@ static void route_flush(nd_dest_t *dst)
 	if (!r->write_armed) {
 		r->write_armed = true;
 		update_io(r);
-		nd_timer_start(&r->write_timer, r->o->write_deadline_ms);
+		nd_timer_start(&r->write_timer, write_deadline(r));
 	} else if (w > 0) {
-		nd_timer_start(&r->write_timer, r->o->write_deadline_ms);
+		nd_timer_start(&r->write_timer, write_deadline(r));
 	}
 }
 
@@ -969,8 +970,21 @@ static void on_io(nd_actor_t *self, nd_io_t *io, int events);
 
 static uint64_t ping_interval(nd_route_t *r)
 {
+	if (r->o->cluster.ping_interval_ms > 0)
+		return r->o->cluster.ping_interval_ms;
 	uint64_t p = r->o->ping_interval_ms;
 	return p > MAX_PING_MS ? MAX_PING_MS : p;
+}
+
+static int ping_max(nd_route_t *r)
+{
+	return r->o->cluster.ping_max > 0 ? r->o->cluster.ping_max : r->o->ping_max;
+}
+
+static uint64_t write_deadline(nd_route_t *r)
+{
+	return r->o->cluster.write_deadline_ms > 0 ? r->o->cluster.write_deadline_ms
+						   : r->o->write_deadline_ms;
 }
 
 static void set_tag(nd_route_t *r)
@@ -1185,7 +1199,7 @@ static void on_ping_timer(nd_actor_t *self, nd_timer_t *t)
 	nd_route_t *r = nd_actor_state(self);
 	if (r->fd < 0 || r->closing)
 		return;
-	if (r->pings_out + 1 > r->o->ping_max) {
+	if (r->pings_out + 1 > ping_max(r)) {
 		send_err(r, "Stale Connection");
 		nd_log_debug("%s - Stale Route Connection - Closing", r->tag);
 		route_flush(&r->dest);
@@ -1212,8 +1226,7 @@ static void on_write_timer(nd_actor_t *self, nd_timer_t *t)
 	}
 	nd_log_info("%s - Slow Consumer Detected: WriteDeadline of %llums exceeded with %zu bytes "
 		    "pending",
-		    r->tag, (unsigned long long)r->o->write_deadline_ms,
-		    nd_outbuf_pending(&r->out));
+		    r->tag, (unsigned long long)write_deadline(r), nd_outbuf_pending(&r->out));
 	nd_server_counter_add(
 	    &nd_server_counters(r->srv, nd_delivery_worker_index(r->d))->slow_consumers, 1);
 	route_disconnect(r, "Slow Consumer (Write Deadline)");

@@ -282,13 +282,28 @@ ND_TEST(config, cluster_listen_forms_and_aliases)
 }
 
 /* Texts and columns as nats-server 2.9.10 prints them for the same one-line files. */
+/* 2.10 keys natsd accepts in cluster{} and applies to routes. */
+ND_TEST(config, cluster_route_tuning)
+{
+	nd_opts_t o;
+	load_ok(&o, "cluster { pool_size: 3, ping_interval: \"5s\", ping_max: 4, "
+		    "write_deadline: \"3s\" }\n");
+	cr_assert_eq(o.cluster.pool_size, 3);
+	cr_assert_eq(o.cluster.ping_interval_ms, 5000);
+	cr_assert_eq(o.cluster.ping_max, 4);
+	cr_assert_eq(o.cluster.write_deadline_ms, 3000);
+	nd_opts_deinit(&o);
+}
+
 ND_TEST(config, cluster_errors)
 {
 	static const struct {
 		const char *text, *err;
 	} cases[] = {
 	    {"cluster: 5", "t.conf:1:0: Expected map to define cluster, got int64\n"},
-	    {"cluster { pool_size: 3 }", "t.conf:1:10: unknown field \"pool_size\"\n"},
+	    {"cluster { compression: s2_auto }", "t.conf:1:10: unknown field \"compression\"\n"},
+	    {"cluster { pool_size: \"x\" }",
+	     "t.conf:1:10: interface conversion: interface {} is string, not int64\n"},
 	    {"cluster { routes: [ \"nats://[::1:2\" ] }",
 	     "t.conf:1:21: error parsing route url [\"nats://[::1:2\"]\n"},
 	    {"cluster { authorization { token: t } }",
@@ -424,7 +439,8 @@ ND_TEST(config, cluster_reload)
 	nd_opts_deinit(&b);
 	load_ok(&b, "cluster { name: c1 }\n");
 	cr_assert_neq(nd_reload_plan(&a, &b, &plan, &err), 0);
-	cr_assert_str_eq(err, "cluster (routes) is not supported by natsd yet");
+	cr_assert_str_eq(
+	    err, "config reload of the cluster's name or routes is not supported by natsd yet");
 	free(err);
 	nd_opts_deinit(&b);
 	/* What a server without routes can take: the rest of the block. */
