@@ -883,21 +883,27 @@ static bool handle_op(nd_route_t *r, const nd_rop_t *op)
 		nd_log_error("%s - Route Error %.*s", r->tag, (int)op->arg.n, op->arg.p);
 		route_disconnect(r, "Parse Error");
 		return false;
+	/* Interest of the peer's leaf nodes (LS+/LS-) is the peer's interest: the reference keys
+	 * both by "account subject [queue]", and sends RMSG for both to a client's message. */
 	case ND_ROP_RSUB:
+	case ND_ROP_LSUB:
 		if (is_our_account(r, op->account))
 			rsub_add(r, op->subject, op->queue, op->weight);
 		return true;
 	case ND_ROP_RUNSUB:
+	case ND_ROP_LUNSUB:
 		if (is_our_account(r, op->account))
 			rsub_remove(r, op->subject, op->queue);
 		return true;
+	/* LMSG: a message a leaf node published at the peer; delivered here like an RMSG. */
 	case ND_ROP_RMSG:
 	case ND_ROP_RHMSG:
+	case ND_ROP_LMSG:
 		process_rmsg(r, op);
 		return true;
 	default:
-		/* LS+/LS-/LMSG (leaf nodes), A+/A-, SUB, PUB: nothing to do without leaf nodes and
-		 * accounts; the reference ignores what it cannot place. */
+		/* A+/A-, SUB, PUB: nothing to do without accounts; the reference ignores a route's
+		 * SUB and drops a PUB it cannot place. */
 		return true;
 	}
 }
