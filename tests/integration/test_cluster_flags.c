@@ -1,0 +1,182 @@
+/* A cluster made with command-line flags only (--cluster, --cluster_name, --routes), mixed with
+ * nats-server, and what clients learn about it: client_advertise reaches the other servers'
+ * INFO connect_urls, no_advertise keeps a server out of them. Raw TCP clients, so that every
+ * INFO line (the first and the asynchronous ones) is seen. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/support/nd_servers.h"
+#include "tests/support/nd_test.h"
+
+#define WAIT_MS 10000
+
+static nd_test_server_t servers[3];
+static int nservers;
+
+static void stop_all(void)
+{
+	for (int i = 0; i < nservers; i++)
+		nd_test_server_stop(&servers[i]);
+	nservers = 0;
+}
+
+TestSuite(cluster_flags, .fini = stop_all, .timeout = 60);
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int cluster_port(nd_test_server_t *s)
+{
+	static const char needle[] = "Listening for route connections on 127.0.0.1:";
+	nd_proc_wait_output(&s->proc, needle, WAIT_MS);
+	const char *p = strstr(s->proc.log, needle);
+	cr_assert_not_null(p, "no route listener in:\n%s", s->proc.log);
+	return atoi(p + sizeof(needle) - 1);
+}
+
+static nd_test_server_t *start(nd_server_kind_t kind, const char *const *extra)
+{
+	nd_test_server_t *s = &servers[nservers];
+	cr_assert_eq(nd_test_server_start(s, kind, extra), 0, "start failed:\n%s", s->proc.log);
+	nservers++;
+	return s;
+}
+
+/* A client that takes asynchronous INFO (protocol 1, past its first PONG). */
+static int client(int port)
+{
+	int fd = nd_test_connect(port);
+	cr_assert_geq(fd, 0);
+	static const char hello[] = "CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n";
+	nd_test_write(fd, hello, sizeof(hello) - 1);
+	return fd;
+}
+
+/* Reads the client's stream into buf (answering PINGs) until needle appears or WAIT_MS. */
+static bool await_text(int fd, char *buf, size_t cap, size_t *len, const char *needle)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	while (now_ms() < end) {
+		if (strstr(buf, needle) != NULL)
+			return true;
+		bool eof = false;
+		size_t n = nd_test_read_idle(fd, buf + *len, cap - 1 - *len, 50, &eof);
+		*len += n;
+		buf[*len] = '\0';
+		if (strstr(buf + *len - n, "PING\r\n") != NULL)
+			nd_test_write(fd, "PONG\r\n", 6);
+		if (eof || *len + 1 >= cap)
+			return strstr(buf, needle) != NULL;
+	}
+	return strstr(buf, needle) != NULL;
+}
+
+/* Subscribes on one server and publishes on another until the message crosses. */
+static void await_route(int sub_port, int pub_port)
+{
+	int s = client(sub_port), p = client(pub_port);
+	char buf[65536] = "";
+	size_t len = 0;
+	nd_test_write(s, "SUB probe 1\r\nPING\r\n", 19);
+	uint64_t end = now_ms() + WAIT_MS;
+	bool got = false;
+	while (!got && now_ms() < end) {
+		nd_test_write(p, "PUB probe 2\r\nhi\r\n", 17);
+		bool eof = false;
+		len += nd_test_read_idle(s, buf + len, sizeof(buf) - 1 - len, 50, &eof);
+		buf[len] = '\0';
+		got = strstr(buf, "MSG probe 1 2") != NULL;
+		if (len > sizeof(buf) / 2)
+			len = 0;
+	}
+	close(s);
+	close(p);
+	cr_assert(got, "no message from port %d to port %d", pub_port, sub_port);
+}
+
+ND_TEST(cluster_flags, flags_only_and_what_clients_learn)
+{
+	if (!nd_reference_available())
+		cr_skip_test("nats-server is not installed");
+	const char *seed_args[] = {"--cluster", "nats://127.0.0.1:-1", "--cluster_name", "c1",
+				   NULL};
+	nd_test_server_t *a = start(ND_SERVER_REFERENCE, seed_args);
+	char routes[64];
+	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", cluster_port(a));
+	int watch = client(a->port); /* sees A's asynchronous INFO when the others join */
+	char seen[65536] = "";
+	size_t seen_len = 0;
+
+	const char *b_args[] = {
+	    "--cluster", "nats://127.0.0.1:-1", "--cluster_name", "c1", "--routes",
+	    routes,      "--client_advertise",  "10.1.2.3:4222",  NULL};
+	nd_test_server_t *b = start(ND_SERVER_NATSD, b_args);
+	const char *c_args[] = {"--cluster",      "nats://127.0.0.1:-1",
+				"--cluster_name", "c1",
+				"--routes",       routes,
+				"--no_advertise", NULL};
+	nd_test_server_t *c = start(ND_SERVER_NATSD, c_args);
+
+	/* B's advertised client address reaches A's clients by asynchronous INFO. */
+	cr_assert(await_text(watch, seen, sizeof(seen), &seen_len, "\"10.1.2.3:4222\""),
+		  "A's clients never learned B's advertised URL:\n%s", seen);
+	/* Messages cross every pair the flags made (C reached B through gossip). */
+	await_route(b->port, a->port);
+	await_route(c->port, a->port);
+	await_route(c->port, b->port);
+	await_route(a->port, c->port);
+
+	/* C advertises nothing: its client port appears in nobody's connect_urls, and C's own
+	 * clients are told of no other server. */
+	char cport[32];
+	snprintf(cport, sizeof(cport), ":%d\"", c->port);
+	int fresh_a = client(a->port), fresh_b = client(b->port), fresh_c = client(c->port);
+	char ia[16384] = "", ib[16384] = "", ic[16384] = "";
+	size_t la = 0, lb = 0, lc = 0;
+	cr_assert(await_text(fresh_a, ia, sizeof(ia), &la, "PONG"));
+	cr_assert(await_text(fresh_b, ib, sizeof(ib), &lb, "PONG"));
+	cr_assert(await_text(fresh_c, ic, sizeof(ic), &lc, "PONG"));
+	cr_assert_null(strstr(ia, cport), "A lists C's client URL:\n%s", ia);
+	cr_assert_null(strstr(ib, cport), "B lists C's client URL:\n%s", ib);
+	cr_assert_null(strstr(ic, "connect_urls"), "C (no_advertise) lists URLs:\n%s", ic);
+	/* B (natsd) lists itself as advertised, and A. */
+	char aport[32];
+	snprintf(aport, sizeof(aport), ":%d\"", a->port);
+	cr_assert_not_null(strstr(ib, "\"10.1.2.3:4222\""), "%s", ib);
+	cr_assert_not_null(strstr(ib, aport), "B does not list A:\n%s", ib);
+	cr_assert_not_null(strstr(ib, "\"cluster\":\"c1\""), "%s", ib);
+	close(fresh_a);
+	close(fresh_b);
+	close(fresh_c);
+	close(watch);
+
+	/* When B goes, A's clients are told: its URL leaves connect_urls. */
+	int watch2 = client(a->port);
+	char w2[65536] = "";
+	size_t l2 = 0;
+	cr_assert(await_text(watch2, w2, sizeof(w2), &l2, "PONG"));
+	cr_assert_not_null(strstr(w2, "10.1.2.3:4222"), "%s", w2);
+	size_t mark = l2;
+	cr_assert_eq(nd_test_server_stop(b), 0, "natsd did not exit cleanly:\n%s", b->proc.log);
+	bool dropped = false;
+	uint64_t end = now_ms() + WAIT_MS;
+	while (!dropped && now_ms() < end) {
+		await_text(watch2, w2, sizeof(w2), &l2, "\r\nINFO");
+		const char *last = NULL;
+		for (const char *p = w2 + mark; (p = strstr(p, "INFO {")) != NULL; p++)
+			last = p;
+		dropped = last != NULL && strstr(last, "10.1.2.3") == NULL;
+		if (!dropped)
+			usleep(50000);
+	}
+	cr_assert(dropped, "A's clients were not told that B left:\n%s", w2 + mark);
+	close(watch2);
+}
