@@ -411,6 +411,15 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 	json_object_set_new(v, "go", json_string("natsd " NATSD_VERSION));
 	json_object_set_new(v, "host", json_string(o->host));
 	json_object_set_new(v, "port", json_integer(nd_server_port(srv)));
+	size_t nurls;
+	char **urls = nd_server_connect_urls(srv, &nurls);
+	if (nurls > 0) {
+		json_t *u = json_array();
+		for (size_t i = 0; i < nurls; i++)
+			json_array_append_new(u, json_string(urls[i]));
+		json_object_set_new(v, "connect_urls", u);
+	}
+	nd_server_free_urls(urls, nurls);
 	if (nd_auth_required(&ac))
 		json_object_set_new(v, "auth_required", json_true());
 	json_object_set_new(v, "max_connections", json_integer(o->max_connections));
@@ -551,22 +560,19 @@ static void handle_routez(mon_state_t *st, nd_http_reply_t *r, const char *query
 		json_t *x = json_object();
 		json_object_set_new(x, "rid", json_integer((json_int_t)ri->rid));
 		json_object_set_new(x, "remote_id", json_string(ri->remote_id));
-		if (ri->remote_name[0] != '\0')
-			json_object_set_new(x, "remote_name", json_string(ri->remote_name));
 		json_object_set_new(x, "did_solicit", json_boolean(ri->did_solicit));
 		json_object_set_new(x, "is_configured", json_boolean(ri->is_configured));
 		json_object_set_new(x, "ip", json_string(ri->ip));
 		json_object_set_new(x, "port", json_integer(ri->port));
 		set_time(x, "start", ri->start_ns);
 		set_time(x, "last_activity", ri->last_activity_ns);
-		if (ri->rtt_ns > 0) {
-			char rtt[32];
-			int64_t t = ri->rtt_ns;
-			if (t > 1000 && t < 1000000)
-				t -= t % 1000;
-			nd_go_format_duration(t, rtt, sizeof(rtt));
-			json_object_set_new(x, "rtt", json_string(rtt));
-		}
+		/* The reference's getRTT: "0s" before the first PONG, µs between 1µs and 1ms. */
+		char rtt[32];
+		int64_t t = ri->rtt_ns;
+		if (t > 1000 && t < 1000000)
+			t -= t % 1000;
+		nd_go_format_duration(t, rtt, sizeof(rtt));
+		json_object_set_new(x, "rtt", json_string(rtt));
 		char up[64], idle[64];
 		fmt_uptime(now - ri->start_ns, up, sizeof(up));
 		fmt_uptime(now - ri->last_activity_ns, idle, sizeof(idle));
@@ -581,12 +587,28 @@ static void handle_routez(mon_state_t *st, nd_http_reply_t *r, const char *query
 		if (ri->subs != NULL) {
 			json_t *l = json_array();
 			for (uint32_t k = 0; k < ri->nsubs; k++) {
-				/* The reference lists subjects only ("subject queue" keys are
-				 * ours). */
+				/* Entries are "subject" or "subject queue"; the reference lists
+				 * subjects, and details keyed by "account subject [queue]" (sid).
+				 */
 				const char *sp = strchr(ri->subs[k], ' ');
-				json_array_append_new(
-				    l, sp ? json_stringn(ri->subs[k], (size_t)(sp - ri->subs[k]))
-					  : json_string(ri->subs[k]));
+				size_t slen = sp ? (size_t)(sp - ri->subs[k]) : strlen(ri->subs[k]);
+				json_t *subj = json_stringn(ri->subs[k], slen);
+				if (!detail) {
+					json_array_append_new(l, subj);
+					continue;
+				}
+				json_t *d = json_object();
+				json_object_set_new(d, "subject", subj);
+				if (sp != NULL)
+					json_object_set_new(d, "qgroup", json_string(sp + 1));
+				char *sid = NULL;
+				if (asprintf(&sid, "$G %s", ri->subs[k]) < 0)
+					abort();
+				json_object_set_new(d, "sid", json_string(sid));
+				free(sid);
+				json_object_set_new(d, "msgs", json_integer(0));
+				json_object_set_new(d, "cid", json_integer((json_int_t)ri->rid));
+				json_array_append_new(l, d);
 			}
 			json_object_set_new(
 			    x, detail ? "subscriptions_list_detail" : "subscriptions_list", l);

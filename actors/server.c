@@ -527,6 +527,36 @@ char *nd_server_client_url(nd_server_t *s)
 	return url;
 }
 
+char **nd_server_connect_urls(nd_server_t *s, size_t *n)
+{
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	size_t peers = s->npeer_urls;
+	pthread_mutex_unlock(&s->mu);
+	if (peers == 0)
+		return NULL;
+	char *mine = nd_server_client_url(s);
+	pthread_mutex_lock(&s->mu);
+	char **v = calloc(s->npeer_urls + 1, sizeof(char *));
+	if (v == NULL)
+		abort();
+	size_t k = 0;
+	v[k++] = mine;
+	for (size_t i = 0; i < s->npeer_urls; i++)
+		if (strcmp(s->peer_urls[i], mine) != 0)
+			v[k++] = xstrdup(s->peer_urls[i]);
+	pthread_mutex_unlock(&s->mu);
+	*n = k;
+	return v;
+}
+
+void nd_server_free_urls(char **urls, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(urls[i]);
+	free(urls);
+}
+
 void nd_server_set_peer_urls(nd_server_t *s, char *const *urls, size_t n)
 {
 	pthread_mutex_lock(&s->mu);
@@ -587,26 +617,12 @@ char *nd_server_client_info(nd_server_t *s, const nd_opts_t *o, uint64_t cid, co
 	    .cluster = s->peers != NULL ? s->peers->cluster_name(s->peers_ctx) : NULL,
 	};
 	/* With peers, connect_urls lists this server and every other one (the reference's). */
-	char *mine = NULL;
-	const char **urls = NULL;
-	pthread_mutex_lock(&s->mu);
-	if (s->npeer_urls > 0) {
-		pthread_mutex_unlock(&s->mu);
-		mine = nd_server_client_url(s);
-		pthread_mutex_lock(&s->mu);
-		urls = calloc(s->npeer_urls + 1, sizeof(*urls));
-		if (urls == NULL)
-			abort();
-		urls[0] = mine;
-		for (size_t i = 0; i < s->npeer_urls; i++)
-			urls[i + 1] = s->peer_urls[i];
-		in.connect_urls = urls;
-		in.connect_urls_count = s->npeer_urls + 1;
-	}
+	size_t nurls;
+	char **urls = nd_server_connect_urls(s, &nurls);
+	in.connect_urls = (const char *const *)urls;
+	in.connect_urls_count = nurls;
 	char *line = nd_info_encode(&in, len);
-	pthread_mutex_unlock(&s->mu);
-	free(urls);
-	free(mine);
+	nd_server_free_urls(urls, nurls);
 	free(host);
 	return line;
 }

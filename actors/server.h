@@ -124,6 +124,11 @@ char *nd_server_client_url(nd_server_t *s);
  * Any thread. */
 void nd_server_set_peer_urls(nd_server_t *s, char *const *urls, size_t n);
 
+/* INFO's connect_urls: this server's client URL then the peers' (malloc'd, *n entries; NULL
+ * and 0 while there are no peers). Free with nd_server_free_urls. */
+char **nd_server_connect_urls(nd_server_t *s, size_t *n);
+void nd_server_free_urls(char **urls, size_t n);
+
 /* The INFO line for a client (malloc'd; caller frees) under options o. nonce: NULL or the
  * client's nonce; ldm: the lame-duck notification. */
 char *nd_server_client_info(nd_server_t *s, const nd_opts_t *o, uint64_t cid, const char *ip,

@@ -430,3 +430,85 @@ ND_TEST(monitor, oversized_request_is_refused)
 	close(fd);
 	cr_assert(strncmp(buf, "HTTP/1.1 431", 12) == 0, "answer: %s", buf);
 }
+
+/* A two-server cluster of one kind: the seed (monitored) and a peer with a subscription. */
+typedef struct pair {
+	nd_test_server_t seed, peer;
+	int http_port, client;
+} pair_t;
+
+static int route_listen_port(nd_test_server_t *s)
+{
+	static const char needle[] = "Listening for route connections on 127.0.0.1:";
+	cr_assert(nd_proc_wait_output(&s->proc, needle, 5000), "%s", s->proc.log);
+	return atoi(strstr(s->proc.log, needle) + sizeof(needle) - 1);
+}
+
+static void start_pair(pair_t *p, nd_server_kind_t kind)
+{
+	const char *seed[] = {"-m", "-1", "--cluster", "nats://127.0.0.1:-1", "--cluster_name",
+			      "c1", NULL};
+	cr_assert_eq(nd_test_server_start(&p->seed, kind, seed), 0, "%s", p->seed.proc.log);
+	p->http_port = logged_http_port(&p->seed);
+	char routes[64];
+	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", route_listen_port(&p->seed));
+	const char *peer[] = {
+	    "--cluster", "nats://127.0.0.1:-1", "--cluster_name", "c1", "--routes", routes, NULL};
+	cr_assert_eq(nd_test_server_start(&p->peer, kind, peer), 0, "%s", p->peer.proc.log);
+	char buf[4096];
+	p->client = nd_test_connect(p->peer.port);
+	nd_test_read_until(p->client, buf, sizeof(buf), "\r\n", 5000);
+	send_and_sync(p->client, "CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nSUB bar 2\r\n");
+	/* Wait until the seed has the route and the peer's two subscriptions. */
+	side_t view = {.http_port = p->http_port};
+	json_int_t subs = -1;
+	size_t nroutes = 0;
+	for (int i = 0; i < 100; i++) {
+		json_t *r = get_json(&view, "/routez?subs=1");
+		json_t *routes_arr = json_object_get(r, "routes");
+		json_t *first = json_array_get(routes_arr, 0);
+		subs = first ? json_integer_value(json_object_get(first, "subscriptions")) : 0;
+		nroutes = json_array_size(routes_arr);
+		json_decref(r);
+		if (nroutes == 1 && subs >= 2)
+			return;
+		usleep(50000);
+	}
+	cr_assert_fail("%s: the seed never showed the route with its subscriptions (%zu routes, "
+		       "%lld subscriptions)",
+		       kind == ND_SERVER_NATSD ? "natsd" : "nats-server", nroutes, (long long)subs);
+}
+
+static void stop_pair(pair_t *p)
+{
+	close(p->client);
+	nd_test_server_stop(&p->peer);
+	nd_test_server_stop(&p->seed);
+}
+
+ND_TEST(monitor, cluster_endpoints_have_the_reference_shape)
+{
+	pair_t ours, theirs;
+	start_pair(&ours, ND_SERVER_NATSD);
+	start_pair(&theirs, ND_SERVER_REFERENCE);
+	const char *targets[] = {"/routez", "/routez?subs=1", "/routez?subs=detail", "/varz"};
+	side_t o = {.http_port = ours.http_port}, t = {.http_port = theirs.http_port};
+	int diffs = 0;
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		json_t *a = get_json(&o, targets[i]), *b = get_json(&t, targets[i]);
+		same_shape(a, b, targets[i], &diffs);
+		if (strcmp(targets[i], "/varz") == 0) {
+			json_t *ca = json_object_get(a, "cluster"),
+			       *cb = json_object_get(b, "cluster");
+			cr_assert_str_eq(json_string_value(json_object_get(ca, "name")), "c1");
+			cr_assert_eq(json_integer_value(json_object_get(a, "routes")), 1);
+			cr_assert_eq(json_integer_value(json_object_get(b, "routes")), 1);
+			(void)cb;
+		}
+		json_decref(a);
+		json_decref(b);
+	}
+	stop_pair(&ours);
+	stop_pair(&theirs);
+	cr_assert_eq(diffs, 0, "%d differences in shape", diffs);
+}
