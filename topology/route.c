@@ -22,6 +22,7 @@
 #include "actors/interest.h"
 #include "actors/listener.h"
 #include "actors/outbuf.h"
+#include "actors/perms.h"
 #include "protocol/gourl.h"
 #include "protocol/route_parser.h"
 #include "protocol/subject.h"
@@ -243,6 +244,14 @@ static void rsub_add(nd_route_t *r, nd_slice_t subject, nd_slice_t queue, int64_
 			     subject.p);
 		return;
 	}
+	/* The reference's canExport: the cluster's export permission (its subscribe side) says
+	 * what the peer may receive from us. */
+	const nd_perms_t *perms = r->o->cluster.perms;
+	if (perms != NULL && !nd_perms_sub_allowed(perms, subject.p, subject.n, NULL, 0)) {
+		nd_log_debug("%s - Can not export \"%.*s\", ignoring remote subscription request",
+			     r->tag, (int)subject.n, subject.p);
+		return;
+	}
 	pthread_mutex_lock(&r->mu);
 	if ((r->rsubs.used + 1) * 2 > r->rsubs.cap)
 		rsub_grow(&r->rsubs);
@@ -356,12 +365,22 @@ typedef struct observation {
 	nd_actor_t *route;
 	nd_runtime_t *rt;
 	uint64_t epoch;
+	const nd_perms_t *perms; /* the cluster's permissions (the route's options hold them) */
 } observation_t;
+
+/* The reference's canImport: our interest in a subject is announced only if the cluster's
+ * import permission (its publish side) lets the peer send it to us. */
+static bool can_import(const nd_perms_t *perms, const nd_interest_change_t *c)
+{
+	return perms == NULL || nd_perms_pub_allowed(perms, c->subject, c->subject_len);
+}
 
 /* An interest change from any thread (under the registry lock): one message to the route. */
 static void on_interest(void *ctx, const nd_interest_change_t *c)
 {
 	observation_t *ob = ctx;
+	if (!can_import(ob->perms, c))
+		return;
 	size_t cap = interest_line_len(c);
 	text_msg_t *m = nd_msg_alloc(ob->rt, sizeof(*m) + cap, MSG_INTEREST);
 	m->hdr.dtor = text_free;
@@ -374,6 +393,8 @@ static void on_interest(void *ctx, const nd_interest_change_t *c)
 static void on_replay(void *ctx, const nd_interest_change_t *c)
 {
 	nd_route_t *r = ctx;
+	if (!can_import(r->o->cluster.perms, c))
+		return;
 	char buf[1024];
 	size_t cap = interest_line_len(c);
 	char *p = cap <= sizeof(buf) ? buf : malloc(cap);
@@ -395,6 +416,7 @@ static void start_observing(nd_route_t *r)
 	ob->route = r->self;
 	ob->rt = nd_server_runtime(r->srv);
 	ob->epoch = atomic_fetch_add_explicit(&epochs, 1, memory_order_relaxed);
+	ob->perms = r->o->cluster.perms;
 	r->obs = ob;
 	r->epoch = ob->epoch;
 	r->observer_id =

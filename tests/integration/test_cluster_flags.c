@@ -180,3 +180,70 @@ ND_TEST(cluster_flags, flags_only_and_what_clients_learn)
 	cr_assert(dropped, "A's clients were not told that B left:\n%s", w2 + mark);
 	close(watch2);
 }
+
+/* Reads a client until it has a MSG on subject or WAIT_MS pass, publishing pub_line on the
+ * other client meanwhile (interest crosses asynchronously). */
+static bool gets(int sub_fd, int pub_fd, const char *pub_line, const char *subject)
+{
+	char buf[65536] = "", want[128];
+	size_t len = 0;
+	snprintf(want, sizeof(want), "MSG %s ", subject);
+	uint64_t end = now_ms() + 1500;
+	while (now_ms() < end) {
+		nd_test_write(pub_fd, pub_line, strlen(pub_line));
+		bool eof = false;
+		len += nd_test_read_idle(sub_fd, buf + len, sizeof(buf) - 1 - len, 50, &eof);
+		buf[len] = '\0';
+		if (strstr(buf, want) != NULL)
+			return true;
+		if (len > sizeof(buf) / 2)
+			len = 0;
+	}
+	return false;
+}
+
+/* Cluster permissions on one node: import (its publish side) limits the interest it
+ * announces, export (its subscribe side) the interest it accepts. Checked with the
+ * restricted node being natsd and, to prove the test, nats-server. */
+static void permissions_case(nd_server_kind_t restricted)
+{
+	char path[] = "/tmp/nd-cluster-perms-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	static const char conf[] = "cluster {\n  name: c1\n  listen: 127.0.0.1:-1\n"
+				   "  permissions { import: \"in.>\", export: \"out.>\" }\n}\n";
+	cr_assert_eq(write(fd, conf, sizeof(conf) - 1), (ssize_t)(sizeof(conf) - 1));
+	close(fd);
+	const char *a_args[] = {"-c", path, NULL};
+	nd_test_server_t *a = start(restricted, a_args);
+	unlink(path);
+	char routes[64];
+	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", cluster_port(a));
+	const char *b_args[] = {
+	    "--cluster", "nats://127.0.0.1:-1", "--cluster_name", "c1", "--routes", routes, NULL};
+	nd_test_server_t *b = start(ND_SERVER_NATSD, b_args);
+	int ca = client(a->port), cb = client(b->port);
+	nd_test_write(cb, "SUB out.x 1\r\nSUB other.x 2\r\nPING\r\n", 34);
+	nd_test_write(ca, "SUB in.y 1\r\nSUB no.y 2\r\nPING\r\n", 30);
+	/* Allowed directions flow (this also waits for the route). */
+	cr_assert(gets(cb, ca, "PUB out.x 1\r\nx\r\n", "out.x"), "export out.> blocked");
+	cr_assert(gets(ca, cb, "PUB in.y 1\r\ny\r\n", "in.y"), "import in.> blocked");
+	/* The others do not. */
+	cr_assert(!gets(cb, ca, "PUB other.x 1\r\nx\r\n", "other.x"), "exported other.x");
+	cr_assert(!gets(ca, cb, "PUB no.y 1\r\ny\r\n", "no.y"), "imported no.y");
+	close(ca);
+	close(cb);
+	stop_all();
+}
+
+ND_TEST(cluster_flags, cluster_permissions_on_natsd)
+{
+	permissions_case(ND_SERVER_NATSD);
+}
+
+ND_TEST(cluster_flags, cluster_permissions_on_nats_server)
+{
+	if (!nd_reference_available())
+		cr_skip_test("nats-server is not installed");
+	permissions_case(ND_SERVER_REFERENCE);
+}
