@@ -860,6 +860,8 @@ void nd_server_lame_duck(nd_server_t *s)
 	if (!go)
 		return;
 	nd_log_info("Entering lame duck mode, stop accepting new clients");
+	if (s->peers != NULL && s->peers->lame_duck != NULL)
+		s->peers->lame_duck(s->peers_ctx); /* peers stop sending our clients here */
 	nd_actor_stop(s->listener); /* the listener reports back when its socket is closed */
 }
 

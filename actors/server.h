@@ -107,6 +107,8 @@ typedef struct nd_server_peers {
 	/* Monitoring snapshots. */
 	size_t (*routes)(void *ctx, nd_route_info_t **out, bool subs);
 	void (*cluster_info)(void *ctx, nd_server_cluster_info_t *out);
+	/* Lame duck mode started: tell the peers (INFO "ldm"). */
+	void (*lame_duck)(void *ctx);
 	/* The cluster's name, fixed for the server's life (client INFO "cluster"). */
 	const char *(*cluster_name)(void *ctx);
 } nd_server_peers_t;

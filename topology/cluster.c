@@ -186,7 +186,7 @@ uint64_t nd_cluster_next_rid(nd_cluster_t *cl)
 	return rid;
 }
 
-char *nd_cluster_route_info(nd_cluster_t *cl, const char *nonce, size_t *len)
+char *nd_cluster_route_info(nd_cluster_t *cl, const char *nonce, bool ldm, size_t *len)
 {
 	nd_server_t *s = cl->srv;
 	nd_opts_snap_t *snap = nd_server_opts(s);
@@ -227,6 +227,8 @@ char *nd_cluster_route_info(nd_cluster_t *cl, const char *nonce, size_t *len)
 	json_object_set_new(j, "cluster", json_string(cl->name));
 	if (cl->dynamic)
 		json_object_set_new(j, "cluster_dynamic", json_true());
+	if (ldm)
+		json_object_set_new(j, "ldm", json_true());
 	if (!co->no_advertise) {
 		char *url = nd_server_client_url(s);
 		json_t *a = json_array();
@@ -414,7 +416,35 @@ void nd_cluster_solicit_done(nd_cluster_t *cl, nd_actor_t *route)
 	}
 }
 
+void nd_cluster_peer_lame_duck(nd_cluster_t *cl, nd_actor_t *route)
+{
+	pthread_mutex_lock(&cl->mu);
+	for (entry_t *e = cl->routes; e != NULL; e = e->next) {
+		if (e->route != route)
+			continue;
+		for (size_t i = 0; i < e->nclient_urls; i++)
+			free(e->client_urls[i]);
+		e->nclient_urls = 0;
+	}
+	size_t n;
+	char **urls = peer_urls_locked(cl, &n);
+	pthread_mutex_unlock(&cl->mu);
+	publish_urls(cl, urls, n);
+}
+
 /* ---- plugged into the server ---- */
+
+static void cluster_lame_duck(void *ctx)
+{
+	nd_cluster_t *cl = ctx;
+	size_t len;
+	char *info = nd_cluster_route_info(cl, NULL, true, &len);
+	pthread_mutex_lock(&cl->mu);
+	for (entry_t *e = cl->routes; e != NULL; e = e->next)
+		nd_route_send_text(e->route, info, len);
+	pthread_mutex_unlock(&cl->mu);
+	free(info);
+}
 
 static int cluster_start(void *ctx)
 {
@@ -572,7 +602,8 @@ static const nd_server_peers_t peers = {.start = cluster_start,
 					.release = cluster_release,
 					.routes = cluster_routes,
 					.cluster_info = cluster_info,
-					.cluster_name = cluster_name};
+					.cluster_name = cluster_name,
+					.lame_duck = cluster_lame_duck};
 
 nd_cluster_t *nd_cluster_create(nd_server_t *s)
 {

@@ -26,8 +26,9 @@ void nd_cluster_destroy(nd_cluster_t *cl);
 const char *nd_cluster_name(nd_cluster_t *cl);
 bool nd_cluster_name_dynamic(nd_cluster_t *cl);
 
-/* The INFO line a route sends on connecting (malloc'd, with *len); nonce may be NULL. */
-char *nd_cluster_route_info(nd_cluster_t *cl, const char *nonce, size_t *len);
+/* The INFO line a route sends on connecting (malloc'd, with *len); nonce may be NULL; ldm
+ * adds "ldm":true (lame duck mode). */
+char *nd_cluster_route_info(nd_cluster_t *cl, const char *nonce, bool ldm, size_t *len);
 
 /* A new route id (rid). */
 uint64_t nd_cluster_next_rid(nd_cluster_t *cl);
@@ -55,6 +56,9 @@ void nd_cluster_learn(nd_cluster_t *cl, const char *id, const char *route_url);
 
 /* True if a route to server id is registered. */
 bool nd_cluster_has(nd_cluster_t *cl, const char *id);
+
+/* The route's server entered lame duck mode: its clients' URLs leave connect_urls. */
+void nd_cluster_peer_lame_duck(nd_cluster_t *cl, nd_actor_t *route);
 
 /* An implicit route gave up: forget it so that gossip may bring it back. */
 void nd_cluster_solicit_done(nd_cluster_t *cl, nd_actor_t *route);

@@ -639,7 +639,7 @@ static void send_connect(nd_route_t *r)
 static void send_info(nd_route_t *r)
 {
 	size_t len;
-	char *info = nd_cluster_route_info(r->cl, NULL, &len);
+	char *info = nd_cluster_route_info(r->cl, NULL, false, &len);
 	out_raw(r, info, len);
 	free(info);
 }
@@ -826,6 +826,9 @@ static void process_info(nd_route_t *r, nd_slice_t arg)
 		const char *ip = jstr(o, "ip");
 		if (ip != NULL && ip[0] != '\0')
 			nd_cluster_learn(r->cl, id, ip);
+	} else if (id != NULL && json_is_true(json_object_get(o, "ldm"))) {
+		nd_log_debug("%s - Route %s entered lame duck mode", r->tag, r->remote_id);
+		nd_cluster_peer_lame_duck(r->cl, r->self);
 	}
 	json_decref(o);
 }

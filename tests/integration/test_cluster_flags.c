@@ -3,6 +3,7 @@
  * INFO connect_urls, no_advertise keeps a server out of them. Raw TCP clients, so that every
  * INFO line (the first and the asynchronous ones) is seen. */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,4 +247,72 @@ ND_TEST(cluster_flags, cluster_permissions_on_nats_server)
 	if (!nd_reference_available())
 		cr_skip_test("nats-server is not installed");
 	permissions_case(ND_SERVER_REFERENCE);
+}
+
+/* Waits until the last INFO the client got (after mark) does or does not contain needle. */
+static bool last_info(int fd, char *buf, size_t cap, size_t *len, size_t mark, const char *needle,
+		      bool want)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	while (now_ms() < end) {
+		const char *last = NULL;
+		for (const char *p = buf + mark; (p = strstr(p, "INFO {")) != NULL; p++)
+			last = p;
+		if (last != NULL) {
+			const char *eol = strstr(last, "\r\n");
+			const char *q = strstr(last, needle);
+			bool has = q != NULL && eol != NULL && q < eol;
+			if (has == want)
+				return true;
+		}
+		bool eof = false;
+		size_t n = nd_test_read_idle(fd, buf + *len, cap - 1 - *len, 50, &eof);
+		*len += n;
+		buf[*len] = '\0';
+		if (n > 0 && strstr(buf + *len - n, "PING\r\n") != NULL)
+			nd_test_write(fd, "PONG\r\n", 6);
+		if (eof)
+			return false;
+	}
+	return false;
+}
+
+/* A server entering lame duck mode tells its routes (INFO "ldm"): the other servers take its
+ * client URL out of their clients' connect_urls at once, long before it exits. Both ways. */
+static void lame_duck_case(nd_server_kind_t watcher_kind, nd_server_kind_t leaving_kind)
+{
+	const char *a_args[] = {"--cluster", "nats://127.0.0.1:-1", "--cluster_name", "c1", NULL};
+	nd_test_server_t *a = start(watcher_kind, a_args);
+	char routes[64];
+	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", cluster_port(a));
+	const char *b_args[] = {
+	    "--cluster", "nats://127.0.0.1:-1", "--cluster_name", "c1", "--routes",
+	    routes,      "--client_advertise",  "10.9.9.9:4222",  NULL};
+	nd_test_server_t *b = start(leaving_kind, b_args);
+	int watch = client(a->port);
+	char buf[65536] = "";
+	size_t len = 0;
+	cr_assert(last_info(watch, buf, sizeof(buf), &len, 0, "10.9.9.9:4222", true),
+		  "the watcher's clients never learned the other server:\n%s", buf);
+	size_t mark = len;
+	nd_proc_signal(&b->proc, SIGUSR2);
+	cr_assert(last_info(watch, buf, sizeof(buf), &len, mark, "10.9.9.9:4222", false),
+		  "lame duck mode did not reach the watcher's clients:\n%s", buf + mark);
+	cr_assert(b->proc.pid > 0 && !b->proc.exited, "it was the close, not the ldm INFO");
+	close(watch);
+	stop_all();
+}
+
+ND_TEST(cluster_flags, lame_duck_natsd_leaves)
+{
+	if (!nd_reference_available())
+		cr_skip_test("nats-server is not installed");
+	lame_duck_case(ND_SERVER_REFERENCE, ND_SERVER_NATSD);
+}
+
+ND_TEST(cluster_flags, lame_duck_nats_server_leaves)
+{
+	if (!nd_reference_available())
+		cr_skip_test("nats-server is not installed");
+	lame_duck_case(ND_SERVER_NATSD, ND_SERVER_REFERENCE);
 }
