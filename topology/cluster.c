@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +46,13 @@ typedef struct solicit {
 
 struct nd_cluster {
 	nd_server_t *srv;
+	/* The name: replaced (never freed until destroy) when a dynamic one gives way to a
+	 * peer's; any thread reads it. */
+	_Atomic(char *) name;
+	_Atomic bool dynamic;
+	char **old_names;
+	size_t nold_names;
 	pthread_mutex_t mu; /* everything below */
-	char name[256];
-	bool dynamic;
 	entry_t *routes;
 	size_t nroutes;
 	solicit_t *solicits;
@@ -170,12 +176,44 @@ static void publish_urls(nd_cluster_t *cl, char **v, size_t n)
 
 const char *nd_cluster_name(nd_cluster_t *cl)
 {
-	return cl->name; /* fixed once started: a dynamic name is adopted before any route */
+	/* acquire: the characters of a name adopted on another thread. */
+	return atomic_load_explicit(&cl->name, memory_order_acquire);
 }
 
 bool nd_cluster_name_dynamic(nd_cluster_t *cl)
 {
-	return cl->dynamic;
+	return atomic_load_explicit(&cl->dynamic, memory_order_relaxed);
+}
+
+bool nd_cluster_negotiate_name(nd_cluster_t *cl, const char *theirs, bool their_dynamic,
+			       nd_actor_t *keep)
+{
+	pthread_mutex_lock(&cl->mu);
+	const char *ours = nd_cluster_name(cl);
+	if (strcmp(ours, theirs) == 0) {
+		pthread_mutex_unlock(&cl->mu);
+		return true;
+	}
+	/* The reference's rule: a dynamic name gives way to a configured one, or to a greater
+	 * dynamic one; the other routes reconnect under the new name. */
+	if (!nd_cluster_name_dynamic(cl) || (their_dynamic && strcmp(ours, theirs) >= 0)) {
+		pthread_mutex_unlock(&cl->mu);
+		return false;
+	}
+	char **v = realloc(cl->old_names, (cl->nold_names + 1) * sizeof(char *));
+	if (v == NULL)
+		abort();
+	cl->old_names = v;
+	cl->old_names[cl->nold_names++] = (char *)(uintptr_t)ours;
+	atomic_store_explicit(&cl->name, xstrdup(theirs), memory_order_release);
+	if (!their_dynamic)
+		atomic_store_explicit(&cl->dynamic, false, memory_order_relaxed);
+	nd_log_info("Cluster name updated to %s", theirs);
+	for (entry_t *e = cl->routes; e != NULL; e = e->next)
+		if (e->route != keep)
+			nd_route_send_reconnect(e->route, "Cluster Name Conflict");
+	pthread_mutex_unlock(&cl->mu);
+	return true;
 }
 
 uint64_t nd_cluster_next_rid(nd_cluster_t *cl)
@@ -224,8 +262,8 @@ char *nd_cluster_route_info(nd_cluster_t *cl, const char *nonce, bool ldm, size_
 	}
 	if (nonce != NULL)
 		json_object_set_new(j, "nonce", json_string(nonce));
-	json_object_set_new(j, "cluster", json_string(cl->name));
-	if (cl->dynamic)
+	json_object_set_new(j, "cluster", json_string(nd_cluster_name(cl)));
+	if (nd_cluster_name_dynamic(cl))
 		json_object_set_new(j, "cluster_dynamic", json_true());
 	if (ldm)
 		json_object_set_new(j, "ldm", json_true());
@@ -453,9 +491,9 @@ static int cluster_start(void *ctx)
 	const nd_opts_t *o = nd_opts_snap_get(snap);
 	const nd_cluster_opts_t *co = &o->cluster;
 	int rc = 0;
-	if (cl->dynamic)
+	if (nd_cluster_name_dynamic(cl))
 		nd_log_warn("Cluster name was dynamically generated, consider setting one");
-	nd_log_info("Cluster name is %s", cl->name);
+	nd_log_info("Cluster name is %s", nd_cluster_name(cl));
 	if (co->port != 0) {
 		const char *host = co->host != NULL && co->host[0] ? co->host : "0.0.0.0";
 		int fd = nd_listener_bind(host, co->port, &cl->port);
@@ -539,7 +577,7 @@ static void cluster_info(void *ctx, nd_server_cluster_info_t *out)
 	nd_opts_snap_t *snap = nd_server_opts(cl->srv);
 	const nd_cluster_opts_t *co = &nd_opts_snap_get(snap)->cluster;
 	out->enabled = true;
-	snprintf(out->name, sizeof(out->name), "%s", cl->name);
+	snprintf(out->name, sizeof(out->name), "%s", nd_cluster_name(cl));
 	snprintf(out->addr, sizeof(out->addr), "%s", cl->host ? cl->host : "");
 	out->port = cl->port;
 	out->auth_timeout_s = co->auth_timeout_s > 0 ? co->auth_timeout_s : 2.0;
@@ -619,18 +657,21 @@ nd_cluster_t *nd_cluster_create(nd_server_t *s)
 	cl->srv = s;
 	pthread_mutex_init(&cl->mu, NULL);
 	if (o->cluster.name != NULL && o->cluster.name[0] != '\0') {
-		snprintf(cl->name, sizeof(cl->name), "%s", o->cluster.name);
+		atomic_init(&cl->name, xstrdup(o->cluster.name));
+		atomic_init(&cl->dynamic, false);
 	} else {
 		/* As the reference: a random name, announced as dynamic. */
 		static const char alphabet[] =
 		    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 		unsigned char rnd[22];
+		char name[sizeof(rnd) + 1];
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			memset(rnd, 7, sizeof(rnd));
 		for (size_t i = 0; i < sizeof(rnd); i++)
-			cl->name[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
-		cl->name[sizeof(rnd)] = '\0';
-		cl->dynamic = true;
+			name[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+		name[sizeof(rnd)] = '\0';
+		atomic_init(&cl->name, xstrdup(name));
+		atomic_init(&cl->dynamic, true);
 	}
 	nd_opts_snap_unref(snap);
 	nd_server_set_peers(s, &peers, cl);
@@ -643,6 +684,10 @@ void nd_cluster_destroy(nd_cluster_t *cl)
 		return;
 	/* Actor references went with cluster_release, before the runtime. */
 	free(cl->host);
+	free(atomic_load(&cl->name));
+	for (size_t i = 0; i < cl->nold_names; i++)
+		free(cl->old_names[i]);
+	free(cl->old_names);
 	pthread_mutex_destroy(&cl->mu);
 	free(cl);
 }

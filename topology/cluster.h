@@ -22,9 +22,16 @@ void nd_cluster_destroy(nd_cluster_t *cl);
 
 /* ---- for routes ---- */
 
-/* The cluster's name (the configured one, or the dynamic one chosen at start). */
+/* The cluster's name (the configured one, or a dynamic one: chosen at start, or adopted from
+ * a peer). The string stays valid until nd_cluster_destroy. */
 const char *nd_cluster_name(nd_cluster_t *cl);
 bool nd_cluster_name_dynamic(nd_cluster_t *cl);
+
+/* A peer announced cluster name theirs. Returns true if the names agree, after adopting
+ * theirs when ours is dynamic and theirs is configured or greater (then every route but
+ * keep reconnects, as in the reference); false if the peer must be rejected. */
+bool nd_cluster_negotiate_name(nd_cluster_t *cl, const char *theirs, bool their_dynamic,
+			       nd_actor_t *keep);
 
 /* The INFO line a route sends on connecting (malloc'd, with *len); nonce may be NULL; ldm
  * adds "ldm":true (lame duck mode). */

@@ -41,7 +41,7 @@
 #define ROUTE_CONTROL_LINE (4096 * 16)
 #define ROUTE_MAX_PAYLOAD (64LL * 1024 * 1024)
 
-enum { MSG_STOP = 1, MSG_TEXT, MSG_INTEREST };
+enum { MSG_STOP = 1, MSG_TEXT, MSG_INTEREST, MSG_RECONNECT };
 
 typedef struct text_msg {
 	nd_msg_t hdr;
@@ -644,11 +644,11 @@ static void send_info(nd_route_t *r)
 	free(info);
 }
 
-static bool check_cluster_name(nd_route_t *r, const char *name, bool from_connect)
+static bool check_cluster_name(nd_route_t *r, const char *name, bool dynamic, bool from_connect)
 {
-	const char *ours = nd_cluster_name(r->cl);
-	if (name != NULL && strcmp(name, ours) == 0)
+	if (nd_cluster_negotiate_name(r->cl, name != NULL ? name : "", dynamic, r->self))
 		return true;
+	const char *ours = nd_cluster_name(r->cl);
 	char text[600];
 	snprintf(text, sizeof(text),
 		 "Rejecting connection, cluster name \"%s\" does not match \"%s\"",
@@ -702,7 +702,8 @@ static bool process_connect(nd_route_t *r, nd_slice_t arg)
 		}
 	}
 	nd_timer_stop(&r->auth_timer);
-	if (!check_cluster_name(r, jstr(o, "cluster"), true)) {
+	if (!check_cluster_name(r, jstr(o, "cluster"),
+				json_is_true(json_object_get(o, "cluster_dynamic")), true)) {
 		json_decref(o);
 		return false;
 	}
@@ -743,7 +744,11 @@ static void process_first_info(nd_route_t *r, json_t *o, nd_slice_t arg)
 		route_disconnect(r, "Duplicate Route");
 		return;
 	}
-	if (!check_cluster_name(r, jstr(o, "cluster"), false))
+	/* An INFO without a name does not conflict (the reference checks only a set one). */
+	const char *cname = jstr(o, "cluster");
+	if (cname != NULL && cname[0] != '\0' &&
+	    !check_cluster_name(r, cname, json_is_true(json_object_get(o, "cluster_dynamic")),
+				false))
 		return;
 	const char *name = jstr(o, "server_name");
 	const char *our_name = r->o->server_name ? r->o->server_name : nd_server_id(r->srv);
@@ -1345,6 +1350,10 @@ static void route_message(nd_actor_t *self, nd_msg_t *msg)
 		else
 			nd_actor_stop(self);
 		break;
+	case MSG_RECONNECT:
+		if (r->fd >= 0 && !r->connecting)
+			route_disconnect(r, ((text_msg_t *)msg)->text);
+		break;
 	case MSG_TEXT: {
 		text_msg_t *m = (text_msg_t *)msg;
 		if (r->registered)
@@ -1444,6 +1453,16 @@ nd_actor_t *nd_route_solicit(nd_cluster_t *cl, nd_server_t *s, const char *url,
 void nd_route_send_stop(nd_actor_t *route)
 {
 	nd_actor_send(route, nd_msg_alloc(nd_actor_runtime(route), sizeof(nd_msg_t), MSG_STOP));
+}
+
+void nd_route_send_reconnect(nd_actor_t *route, const char *reason)
+{
+	size_t len = strlen(reason) + 1;
+	text_msg_t *m = nd_msg_alloc(nd_actor_runtime(route), sizeof(*m) + len, MSG_RECONNECT);
+	m->hdr.dtor = text_free;
+	m->len = len;
+	memcpy(m->text, reason, len);
+	nd_actor_send(route, &m->hdr);
 }
 
 void nd_route_send_text(nd_actor_t *route, const char *text, size_t len)

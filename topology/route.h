@@ -34,6 +34,9 @@ nd_actor_t *nd_route_solicit(nd_cluster_t *cl, nd_server_t *s, const char *url,
 /* Message: close the connection and stop (shutdown). */
 void nd_route_send_stop(nd_actor_t *route);
 
+/* Message: close the connection for reason; a solicited route dials again. */
+void nd_route_send_reconnect(nd_actor_t *route, const char *reason);
+
 /* Message: write this protocol text (an INFO line about another server: gossip). */
 void nd_route_send_text(nd_actor_t *route, const char *text, size_t len);
 

@@ -316,3 +316,52 @@ ND_TEST(cluster_flags, lame_duck_nats_server_leaves)
 		cr_skip_test("nats-server is not installed");
 	lame_duck_case(ND_SERVER_NATSD, ND_SERVER_REFERENCE);
 }
+
+/* A server without a cluster name picks a dynamic one and takes on a named peer's: the
+ * cluster forms either way round, natsd and nats-server. */
+static void dynamic_name_case(nd_server_kind_t named_kind, nd_server_kind_t dynamic_kind)
+{
+	const char *a_args[] = {"--cluster", "nats://127.0.0.1:-1", "--cluster_name", "c1", NULL};
+	nd_test_server_t *a = start(named_kind, a_args);
+	char routes[64];
+	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", cluster_port(a));
+	const char *b_args[] = {"--cluster", "nats://127.0.0.1:-1", "--routes", routes, NULL};
+	nd_test_server_t *b = start(dynamic_kind, b_args);
+	await_route(b->port, a->port);
+	await_route(a->port, b->port);
+	/* The dynamic server now announces the adopted name to its clients. */
+	int c = client(b->port);
+	char buf[16384] = "";
+	size_t len = 0;
+	cr_assert(await_text(c, buf, sizeof(buf), &len, "PONG"));
+	cr_assert_not_null(strstr(buf, "\"cluster\":\"c1\""), "%s", buf);
+	close(c);
+	stop_all();
+}
+
+ND_TEST(cluster_flags, dynamic_natsd_takes_the_name_of_nats_server)
+{
+	if (!nd_reference_available())
+		cr_skip_test("nats-server is not installed");
+	dynamic_name_case(ND_SERVER_REFERENCE, ND_SERVER_NATSD);
+}
+
+ND_TEST(cluster_flags, dynamic_nats_server_takes_the_name_of_natsd)
+{
+	if (!nd_reference_available())
+		cr_skip_test("nats-server is not installed");
+	dynamic_name_case(ND_SERVER_NATSD, ND_SERVER_REFERENCE);
+}
+
+ND_TEST(cluster_flags, two_dynamic_natsd_agree)
+{
+	const char *a_args[] = {"--cluster", "nats://127.0.0.1:-1", NULL};
+	nd_test_server_t *a = start(ND_SERVER_NATSD, a_args);
+	char routes[64];
+	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", cluster_port(a));
+	const char *b_args[] = {"--cluster", "nats://127.0.0.1:-1", "--routes", routes, NULL};
+	nd_test_server_t *b = start(ND_SERVER_NATSD, b_args);
+	await_route(b->port, a->port);
+	await_route(a->port, b->port);
+	stop_all();
+}
