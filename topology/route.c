@@ -24,6 +24,7 @@
 #include "actors/outbuf.h"
 #include "actors/perms.h"
 #include "protocol/gourl.h"
+#include "protocol/nkey.h"
 #include "protocol/route_parser.h"
 #include "protocol/subject.h"
 #include "runtime/io.h"
@@ -636,10 +637,13 @@ static void send_connect(nd_route_t *r)
 	nd_log_debug("%s - Route connect msg sent", r->tag);
 }
 
+/* Our INFO, with a fresh nonce per connection as the reference sends (unused on routes). */
 static void send_info(nd_route_t *r)
 {
 	size_t len;
-	char *info = nd_cluster_route_info(r->cl, NULL, false, &len);
+	char nonce[ND_NKEY_NONCE_LEN + 1];
+	nd_nkey_nonce(nonce);
+	char *info = nd_cluster_route_info(r->cl, nonce, false, &len);
 	out_raw(r, info, len);
 	free(info);
 }
