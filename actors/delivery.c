@@ -541,8 +541,7 @@ static size_t publish(nd_delivery_t *d, const nd_match_t *r, const nd_pubmsg_t *
 		for (uint32_t k = 0; k < grp->n && !done; k++) {
 			nd_sub_t *s = grp->members[(start + k) % grp->n];
 			if (s->remote) {
-				uint32_t w =
-				    atomic_load_explicit(&s->weight, memory_order_relaxed);
+				uint32_t w = atomic_load_explicit(&s->weight, memory_order_relaxed);
 				w = w ? w : 1;
 				remote_weight += w;
 				if (!routed && nd_delivery_random(d) % remote_weight < w)
