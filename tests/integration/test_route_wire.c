@@ -736,7 +736,11 @@ static void route_attempt(side_t *s, const peer_opts_t *hello, const char *bytes
 	if (bytes != NULL)
 		conn_send(p.c, bytes);
 	*closed = conn_wait_eof(p.c, close_within_ms);
-	snprintf(out, cap, "%s", p.c->seen);
+	size_t n = strlen(p.c->seen);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p.c->seen, n);
+	out[n] = '\0';
 	peer_close(&p);
 }
 
