@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "actors/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "protocol/gourl.h"
 #include "protocol/hostport.h"
 #include "protocol/nkey.h"
+#include "actors/tls_files.h"
 
 typedef struct cfg {
 	nd_opts_t *o;
@@ -905,6 +907,372 @@ static bool parse_urls(cfg_t *c, const nd_conf_value_t *a, const char *typ, char
 	return ok;
 }
 
+/* ---- tls ---- */
+
+/* The reference's cipherMap (ciphersuites.go): the names a tls block may list. */
+static const char *const tls_cipher_names[] = {
+    "TLS_RSA_WITH_RC4_128_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    NULL,
+};
+
+/* The reference's curvePreferenceMap. */
+static const char *const tls_curve_names[] = {"X25519", "CurveP256", "CurveP384", "CurveP521",
+					      NULL};
+
+static bool in_list(const char *s, const char *const *names)
+{
+	for (; *names != NULL; names++)
+		if (strcmp(s, *names) == 0) /* Go map lookups are case-sensitive */
+			return true;
+	return false;
+}
+
+/* The reference's pinned_certs check: ^[A-Fa-f0-9]{64}$ (after lower-casing). */
+static bool is_sha256_hex(const char *s)
+{
+	size_t n = 0;
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 64;
+}
+
+/* A list of names (cipher_suites, curve_preferences). Returns false after an error. */
+static bool tls_name_list(cfg_t *c, const nd_conf_entry_t *e, const char *field,
+			  const char *const *names, const char *unknown, char ***out, size_t *n)
+{
+	const nd_conf_value_t *v = e->value;
+	if (!want(c, v, ND_CONF_ARRAY))
+		return false;
+	if (v->u.arr.n == 0) {
+		ERR(c, v, "error parsing tls config, '%s' cannot be empty", field);
+		return false;
+	}
+	char **list = calloc(v->u.arr.n, sizeof(char *));
+	if (list == NULL)
+		abort();
+	size_t k = 0;
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		const nd_conf_value_t *it = v->u.arr.items[i];
+		if (!want(c, it, ND_CONF_STRING) ||
+		    (!in_list(it->u.str.p, names) &&
+		     (ERR(c, it, "%s %s", unknown, it->u.str.p), true))) {
+			free_strv(list, k);
+			return false;
+		}
+		list[k++] = xstrdup(it->u.str.p);
+	}
+	free_strv(*out, *n);
+	*out = list;
+	*n = k;
+	return true;
+}
+
+static bool tls_pinned_certs(cfg_t *c, const nd_conf_value_t *v, nd_tls_opts_t *t)
+{
+	if (v->type != ND_CONF_ARRAY) {
+		ERR(c, v,
+		    "error parsing tls config, expected 'pinned_certs' to be a list of hex-encoded "
+		    "sha256 of DER encoded SubjectPublicKeyInfo");
+		return false;
+	}
+	char **list = v->u.arr.n ? calloc(v->u.arr.n, sizeof(char *)) : NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		const nd_conf_value_t *it = v->u.arr.items[i];
+		if (!want(c, it, ND_CONF_STRING)) {
+			free_strv(list, k);
+			return false;
+		}
+		char *entry = xstrdup(it->u.str.p);
+		for (char *p = entry; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (!is_sha256_hex(entry)) {
+			ERR(c, it,
+			    "error parsing tls config, 'pinned_certs' key %s does not look like "
+			    "hex-encoded sha256 of DER encoded SubjectPublicKeyInfo",
+			    entry);
+			free(entry);
+			free_strv(list, k);
+			return false;
+		}
+		bool dup = false; /* the reference keeps a set */
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = strcmp(list[j], entry) == 0;
+		if (dup)
+			free(entry);
+		else
+			list[k++] = entry;
+	}
+	if (v->u.arr.n == 0)
+		return true; /* the reference leaves the set as it was (nil) */
+	free_strv(t->pinned_certs, t->npinned);
+	t->pinned_certs = list;
+	t->npinned = k;
+	return true;
+}
+
+/* natsd's 2.10 key "min_version" (the reference's parseTLSVersion from 2.10.x). */
+static bool tls_min_version(cfg_t *c, const nd_conf_value_t *v, nd_tls_opts_t *t)
+{
+	if (v->type != ND_CONF_STRING) {
+		char val[256];
+		go_value(v, val, sizeof(val));
+		ERR(c, v, "error parsing tls config: 'min_version' wrong type: %s", val);
+		return false;
+	}
+	const char *s = v->u.str.p;
+	if (strcmp(s, "1.0") == 0 || strcmp(s, "1.1") == 0) {
+		ERR(c, v, "error parsing tls config: unsupported TLS version: TLS %s", s);
+		return false;
+	}
+	if (strcmp(s, "1.2") != 0 && strcmp(s, "1.3") != 0) {
+		ERR(c, v, "error parsing tls config: unknown version: %s", s);
+		return false;
+	}
+	t->min_version = strcmp(s, "1.2") == 0 ? 0x0303 : 0x0304;
+	return true;
+}
+
+/* natsd's 2.10.4 key "handshake_first" (aliases "first", "immediate"): a boolean, or "true",
+ * "on", "false", "off", "auto" (wait 50 ms for a ClientHello before sending INFO) or a
+ * duration (auto with that wait). */
+static bool tls_handshake_first(cfg_t *c, const nd_conf_entry_t *e, nd_tls_opts_t *t)
+{
+	const nd_conf_value_t *v = e->value;
+	char qk[256], qv[600];
+	nd_go_quote(e->key, strlen(e->key), qk, sizeof(qk));
+	if (v->type == ND_CONF_BOOL) {
+		t->handshake_first =
+		    v->u.b ? ND_TLS_HANDSHAKE_FIRST_ON : ND_TLS_HANDSHAKE_FIRST_OFF;
+		t->handshake_first_fallback_ms = 0;
+		return true;
+	}
+	if (v->type != ND_CONF_STRING) {
+		ERR(c, v, "field %s should be a boolean or a string, got %s", qk,
+		    nd_conf_type_go_name(v->type));
+		return false;
+	}
+	const char *s = v->u.str.p;
+	int64_t ns;
+	char derr[256];
+	t->handshake_first_fallback_ms = 0;
+	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "on") == 0) {
+		t->handshake_first = ND_TLS_HANDSHAKE_FIRST_ON;
+	} else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "off") == 0) {
+		t->handshake_first = ND_TLS_HANDSHAKE_FIRST_OFF;
+	} else if (strcasecmp(s, "auto") == 0 || strcasecmp(s, "auto_fallback") == 0) {
+		t->handshake_first = ND_TLS_HANDSHAKE_FIRST_AUTO;
+		t->handshake_first_fallback_ms = ND_TLS_HANDSHAKE_FIRST_FALLBACK_MS;
+	} else if (nd_go_parse_duration(s, &ns, derr, sizeof(derr)) == 0) {
+		/* The reference: handshake first, falling back after the duration (none for 0). */
+		uint64_t ms = ns <= 0 ? 0 : (uint64_t)(ns / 1000000);
+		if (ns > 0 && ms == 0)
+			ms = 1;
+		t->handshake_first =
+		    ms > 0 ? ND_TLS_HANDSHAKE_FIRST_AUTO : ND_TLS_HANDSHAKE_FIRST_ON;
+		t->handshake_first_fallback_ms = ms;
+	} else {
+		nd_go_quote(s, v->u.str.n, qv, sizeof(qv));
+		ERR(c, v, "field %s's value %s is invalid", qk, qv);
+		return false;
+	}
+	return true;
+}
+
+/* One field of a tls block. Returns false after an error (the reference's parseTLS returns at
+ * its first error). */
+static bool tls_field(cfg_t *c, const nd_conf_entry_t *e, bool client_ctx, nd_tls_opts_t *t)
+{
+	const nd_conf_value_t *v = e->value;
+	const char *k = e->key;
+	static const char *const files[] = {"cert_file", "key_file", "ca_file", NULL};
+	char **file_dst[] = {&t->cert_file, &t->key_file, &t->ca_file};
+	for (size_t i = 0; files[i] != NULL; i++) {
+		if (strcasecmp(k, files[i]) != 0)
+			continue;
+		if (v->type != ND_CONF_STRING) {
+			ERR(c, v, "error parsing tls config, expected '%s' to be filename",
+			    files[i]);
+			return false;
+		}
+		set_str(file_dst[i], v);
+		return true;
+	}
+	static const char *const bools[] = {"insecure", "verify", "verify_and_map",
+					    "verify_cert_and_check_known_urls", NULL};
+	for (size_t i = 0; bools[i] != NULL; i++) {
+		if (strcasecmp(k, bools[i]) != 0)
+			continue;
+		if (v->type != ND_CONF_BOOL) {
+			ERR(c, v, "error parsing tls config, expected '%s' to be a boolean",
+			    bools[i]);
+			return false;
+		}
+		bool b = v->u.b;
+		switch (i) {
+		case 0:
+			t->insecure = b;
+			break;
+		case 1:
+			t->verify = b;
+			break;
+		case 2:
+			if (b)
+				t->verify = true;
+			t->verify_and_map = b;
+			break;
+		default:
+			if (b && client_ctx) {
+				ERR(c, v,
+				    "verify_cert_and_check_known_urls not supported in this "
+				    "context");
+				return false;
+			}
+			if (b)
+				t->verify = true;
+			t->verify_cert_and_check_known_urls = b;
+			break;
+		}
+		return true;
+	}
+	if (strcasecmp(k, "cipher_suites") == 0)
+		return tls_name_list(c, e, "cipher_suites", tls_cipher_names, "unrecognized cipher",
+				     &t->ciphers, &t->nciphers);
+	if (strcasecmp(k, "curve_preferences") == 0)
+		return tls_name_list(c, e, "curve_preferences", tls_curve_names,
+				     "unrecognized curve preference", &t->curves, &t->ncurves);
+	if (strcasecmp(k, "timeout") == 0) {
+		if (v->type == ND_CONF_INT) {
+			t->timeout_s = (double)v->u.i;
+		} else if (v->type == ND_CONF_FLOAT) {
+			t->timeout_s = v->u.f;
+		} else if (v->type == ND_CONF_STRING) {
+			int64_t ns;
+			char derr[256];
+			if (nd_go_parse_duration(v->u.str.p, &ns, derr, sizeof(derr)) != 0) {
+				ERR(c, v, "error parsing tls config, 'timeout' %s", derr);
+				return false;
+			}
+			t->timeout_s = (double)ns / 1e9;
+		} else {
+			ERR(c, v, "error parsing tls config, 'timeout' wrong type");
+			return false;
+		}
+		return true;
+	}
+	if (strcasecmp(k, "connection_rate_limit") == 0) {
+		if (v->type != ND_CONF_INT) {
+			ERR(c, v, "error parsing tls config, 'connection_rate_limit' wrong type");
+			return false;
+		}
+		t->connection_rate_limit = v->u.i;
+		return true;
+	}
+	if (strcasecmp(k, "pinned_certs") == 0)
+		return tls_pinned_certs(c, v, t);
+	if (strcasecmp(k, "min_version") == 0)
+		return tls_min_version(c, v, t);
+	if (is_key(k, NAMES("handshake_first", "first", "immediate")))
+		return tls_handshake_first(c, e, t);
+	char q[512];
+	nd_go_quote(k, strlen(k), q, sizeof(q));
+	ERR(c, v, "error parsing tls config, unknown field [%s]", q);
+	return false;
+}
+
+/* The reference's parseTLS then GenTLSConfig for a tls block (client_ctx: the top level,
+ * where verify_cert_and_check_known_urls is refused). On success *dst is replaced; on an
+ * error it is left as it was, as the reference leaves its TLS configuration. */
+static bool parse_tls(cfg_t *c, const nd_conf_entry_t *top, bool client_ctx, nd_tls_opts_t *dst)
+{
+	const nd_conf_value_t *v = top->value;
+	if (!want(c, v, ND_CONF_MAP))
+		return false;
+	nd_tls_opts_t t = {0};
+	for (size_t i = 0; i < v->u.map.n; i++) {
+		if (!tls_field(c, &v->u.map.entries[i], client_ctx, &t)) {
+			nd_tls_opts_deinit(&t);
+			return false;
+		}
+	}
+	char err[1024];
+	if (nd_tls_check_files(&t, err, sizeof(err)) != 0) {
+		ERR(c, v, "%s", err);
+		nd_tls_opts_deinit(&t);
+		return false;
+	}
+	t.set = true;
+	nd_tls_opts_deinit(dst);
+	*dst = t;
+	return true;
+}
+
+static void apply_tls(cfg_t *c, const nd_conf_entry_t *e)
+{
+	parse_tls(c, e, true, &c->o->tls);
+}
+
+/* The --tls* flags (keys "tls", "tls.cert_file", "tls.key_file", "tls.ca_file",
+ * "tls.verify"): remembered, then applied as the reference's overrideTLS (checked when the
+ * server starts, as the reference checks them after reading its file). Returns false for an
+ * unknown key. */
+static bool set_tls_flag(cfg_t *c, const char *key, const nd_conf_value_t *v)
+{
+	nd_tls_flags_t *f = &c->o->tls_flags;
+	char **s = NULL;
+	if (strcmp(key, "tls") == 0) {
+		if (!want(c, v, ND_CONF_BOOL))
+			return true;
+		f->tls_given = true;
+		f->tls_value = v->u.b;
+	} else if (strcmp(key, "tls.verify") == 0) {
+		if (!want(c, v, ND_CONF_BOOL))
+			return true;
+		f->other_given = true;
+		f->verify = v->u.b;
+	} else if (strcmp(key, "tls.cert_file") == 0) {
+		s = &f->cert_file;
+	} else if (strcmp(key, "tls.key_file") == 0) {
+		s = &f->key_file;
+	} else if (strcmp(key, "tls.ca_file") == 0) {
+		s = &f->ca_file;
+	} else {
+		return false;
+	}
+	if (s != NULL) {
+		if (!want(c, v, ND_CONF_STRING))
+			return true;
+		f->other_given = true;
+		set_str(s, v);
+	}
+	nd_opts_apply_tls_flags(c->o);
+	return true;
+}
+
 /* The cluster's authorization block: a single user only. Returns false when the reference's
  * parseCluster panics (the rest of the block is then skipped). */
 static bool cluster_authorization(cfg_t *c, const nd_conf_entry_t *e)
@@ -1008,9 +1376,7 @@ static void apply_cluster(cfg_t *c, const nd_conf_entry_t *top)
 			cl->routes = routes;
 			cl->nroutes = n;
 		} else if (is_key(e->key, NAMES("tls"))) {
-			char q[512];
-			nd_go_quote(e->key, strlen(e->key), q, sizeof(q));
-			ERR(c, ev, "%s is not supported by natsd yet", q);
+			parse_tls(c, e, false, &cl->tls); /* an error goes on with the block */
 		} else if (is_key(e->key, NAMES("cluster_advertise", "advertise"))) {
 			if (!want(c, ev, ND_CONF_STRING))
 				return;
@@ -1215,6 +1581,7 @@ BOOL_FIELD(apply_trace, trace)
 BOOL_FIELD(apply_logtime, logtime)
 BOOL_FIELD(apply_syslog, syslog)
 BOOL_FIELD(apply_no_header_support, no_header_support)
+BOOL_FIELD(apply_allow_non_tls, allow_non_tls)
 INT_FIELD(apply_port, port)
 INT_FIELD(apply_http_port, http_port)
 INT_FIELD(apply_max_connections, max_connections)
@@ -1431,12 +1798,14 @@ static const directive_t directives[] = {
     {NAMES("spin"), apply_spin},
     /* Later issues: peer links, TLS, accounts, JetStream and the rest. */
     {NAMES("cluster"), apply_cluster},
-    {NAMES("gateway", "leaf", "leafnodes", "tls", "accounts", "websocket", "ws", "mqtt",
-	   "jetstream", "store_dir", "storedir", "mappings", "maps", "operator", "operators",
-	   "roots", "root", "root_operators", "root_operator", "resolver", "account_resolver",
-	   "accounts_resolver", "resolver_tls", "resolver_preload", "resolver_pinned_accounts",
-	   "trusted", "trusted_keys", "system_account", "system", "ocsp", "allow_non_tls",
-	   "server_tags", "default_js_domain", "https", "https_port", "prof_port"),
+    {NAMES("tls"), apply_tls},
+    {NAMES("allow_non_tls"), apply_allow_non_tls},
+    {NAMES("gateway", "leaf", "leafnodes", "accounts", "websocket", "ws", "mqtt", "jetstream",
+	   "store_dir", "storedir", "mappings", "maps", "operator", "operators", "roots", "root",
+	   "root_operators", "root_operator", "resolver", "account_resolver", "accounts_resolver",
+	   "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "trusted",
+	   "trusted_keys", "system_account", "system", "ocsp", "server_tags", "default_js_domain",
+	   "https", "https_port", "prof_port"),
      apply_unsupported},
 };
 
@@ -1514,6 +1883,13 @@ int nd_config_set(nd_opts_t *o, const char *key, const nd_conf_value_t *value,
 	if (single != NULL) {
 		if (want(&c, value, ND_CONF_STRING))
 			set_str(single, value);
+		return r->nerrors > before ? -1 : 0;
+	}
+	if (strcmp(key, "tls") == 0 || strncmp(key, "tls.", 4) == 0) {
+		if (!set_tls_flag(&c, key, value)) {
+			ERR(&c, NULL, "unknown option %s", key);
+			return -1;
+		}
 		return r->nerrors > before ? -1 : 0;
 	}
 	if (strncmp(key, "cluster.", 8) == 0) {

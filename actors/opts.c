@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/tls_files.h"
 #include "protocol/gotime.h"
 #include "protocol/hostport.h"
 
@@ -70,7 +71,51 @@ void nd_opts_default(nd_opts_t *o)
 	X((o)->cluster.host)                                                                       \
 	X((o)->cluster.username)                                                                   \
 	X((o)->cluster.password)                                                                   \
-	X((o)->cluster.advertise)
+	X((o)->cluster.advertise)                                                                  \
+	X((o)->tls_flags.cert_file)                                                                \
+	X((o)->tls_flags.key_file)                                                                 \
+	X((o)->tls_flags.ca_file)
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **dup_strv(char *const *v, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	char **d = malloc(n * sizeof(char *));
+	if (d == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		d[i] = xstrdup(v[i]);
+	return d;
+}
+
+void nd_tls_opts_deinit(nd_tls_opts_t *t)
+{
+	free(t->cert_file);
+	free(t->key_file);
+	free(t->ca_file);
+	free_strv(t->ciphers, t->nciphers);
+	free_strv(t->curves, t->ncurves);
+	free_strv(t->pinned_certs, t->npinned);
+	memset(t, 0, sizeof(*t));
+}
+
+void nd_tls_opts_copy(nd_tls_opts_t *dst, const nd_tls_opts_t *src)
+{
+	*dst = *src;
+	dst->cert_file = xstrdup(src->cert_file);
+	dst->key_file = xstrdup(src->key_file);
+	dst->ca_file = xstrdup(src->ca_file);
+	dst->ciphers = dup_strv(src->ciphers, src->nciphers);
+	dst->curves = dup_strv(src->curves, src->ncurves);
+	dst->pinned_certs = dup_strv(src->pinned_certs, src->npinned);
+}
 
 void nd_opts_deinit(nd_opts_t *o)
 {
@@ -88,6 +133,8 @@ void nd_opts_deinit(nd_opts_t *o)
 	free(o->cluster.routes);
 	o->cluster.routes = NULL;
 	o->cluster.nroutes = 0;
+	nd_tls_opts_deinit(&o->tls);
+	nd_tls_opts_deinit(&o->cluster.tls);
 }
 
 void nd_opts_copy(nd_opts_t *dst, const nd_opts_t *src)
@@ -106,6 +153,38 @@ void nd_opts_copy(nd_opts_t *dst, const nd_opts_t *src)
 		for (size_t i = 0; i < src->cluster.nroutes; i++)
 			dst->cluster.routes[i] = xstrdup(src->cluster.routes[i]);
 	}
+	nd_tls_opts_copy(&dst->tls, &src->tls);
+	nd_tls_opts_copy(&dst->cluster.tls, &src->cluster.tls);
+}
+
+bool nd_tls_flags_override(const nd_tls_flags_t *f)
+{
+	return (f->tls_given && f->tls_value) || (!f->tls_given && f->other_given);
+}
+
+void nd_opts_apply_tls_flags(nd_opts_t *o)
+{
+	const nd_tls_flags_t *f = &o->tls_flags;
+	if (f->tls_given && !f->tls_value) {
+		nd_tls_opts_deinit(&o->tls); /* --tls=false wins over every other --tls* flag */
+		return;
+	}
+	if (!nd_tls_flags_override(f))
+		return;
+	nd_tls_opts_t *t = &o->tls;
+	free(t->cert_file);
+	free(t->key_file);
+	free(t->ca_file);
+	t->cert_file = xstrdup(f->cert_file);
+	t->key_file = xstrdup(f->key_file);
+	t->ca_file = xstrdup(f->ca_file);
+	t->verify = f->verify;
+	t->insecure = false;
+	free_strv(t->ciphers, t->nciphers);
+	free_strv(t->curves, t->ncurves);
+	t->ciphers = t->curves = NULL;
+	t->nciphers = t->ncurves = 0;
+	t->set = true;
 }
 
 bool nd_cluster_opts_configured(const nd_cluster_opts_t *o)
@@ -134,6 +213,19 @@ uint64_t nd_opts_auth_timeout_ms(const nd_opts_t *o)
 int nd_opts_validate(const nd_opts_t *o, char *err, size_t errlen)
 {
 	char a[32], b[32];
+	if (nd_tls_flags_override(&o->tls_flags)) {
+		/* The reference's overrideTLS (ConfigureOptions): no position, no prefix. */
+		if (o->tls.cert_file == NULL || o->tls.cert_file[0] == '\0') {
+			snprintf(err, errlen, "TLS Server certificate must be present and valid");
+			return -1;
+		}
+		if (o->tls.key_file == NULL || o->tls.key_file[0] == '\0') {
+			snprintf(err, errlen, "TLS Server private key must be present and valid");
+			return -1;
+		}
+		if (nd_tls_check_files(&o->tls, err, errlen) != 0)
+			return -1;
+	}
 	if (o->lame_duck_duration_ms > 0 && o->lame_duck_grace_ms >= o->lame_duck_duration_ms) {
 		nd_go_format_duration((int64_t)o->lame_duck_grace_ms * 1000000, a, sizeof(a));
 		nd_go_format_duration((int64_t)o->lame_duck_duration_ms * 1000000, b, sizeof(b));

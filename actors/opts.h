@@ -12,6 +12,43 @@
 #include "actors/auth.h"
 #include "actors/perms.h"
 
+/* A tls {} block (the reference's TLSConfigOpts), at the top level (clients) or in cluster {}.
+ * Parsed and checked like nats-server 2.9.10's parseTLS and GenTLSConfig, plus two 2.10 keys. */
+typedef struct nd_tls_opts {
+	bool set; /* a tls block or the --tls flags configured TLS */
+	char *cert_file, *key_file, *ca_file;
+	bool verify, verify_and_map, verify_cert_and_check_known_urls, insecure;
+	double timeout_s;              /* 0: not set (the reference's default then applies) */
+	char **ciphers;                /* Go/IANA suite names as configured (validated) */
+	size_t nciphers;               /* none: the defaults */
+	char **curves;                 /* Go curve names ("CurveP256", "X25519", ...) */
+	size_t ncurves;                /* none: the defaults */
+	char **pinned_certs;           /* lower-case hex sha256 of SPKI DER, validated */
+	size_t npinned;                /* none: no pinning */
+	int64_t connection_rate_limit; /* 0: none */
+	int min_version;               /* 2.10 "min_version": 0 unset, 0x0303 or 0x0304 */
+	int handshake_first;           /* 2.10.4: 0 off, 1 on, 2 auto */
+	uint64_t handshake_first_fallback_ms; /* auto: wait this long for a ClientHello (50) */
+} nd_tls_opts_t;
+
+#define ND_TLS_HANDSHAKE_FIRST_OFF 0
+#define ND_TLS_HANDSHAKE_FIRST_ON 1
+#define ND_TLS_HANDSHAKE_FIRST_AUTO 2
+#define ND_TLS_HANDSHAKE_FIRST_FALLBACK_MS 50
+
+/* The --tls, --tlscert, --tlskey, --tlscacert and --tlsverify flags as given (keys "tls",
+ * "tls.cert_file", ...). As in the reference, any of them replaces the file's TLS certificate
+ * settings (checked when the server starts) and --tls=false turns TLS off. */
+typedef struct nd_tls_flags {
+	bool tls_given, tls_value; /* --tls[=bool] */
+	bool other_given;          /* any of the others (even =false) */
+	char *cert_file, *key_file, *ca_file;
+	bool verify;
+} nd_tls_flags_t;
+
+void nd_tls_opts_deinit(nd_tls_opts_t *t);
+void nd_tls_opts_copy(nd_tls_opts_t *dst, const nd_tls_opts_t *src);
+
 /* The cluster block (and the --cluster, --routes, --cluster_name... flags), as the reference's
  * ClusterOpts and Routes hold it (topology/cluster runs it). */
 typedef struct nd_cluster_opts {
@@ -31,6 +68,7 @@ typedef struct nd_cluster_opts {
 	uint64_t ping_interval_ms;  /* routes' ping interval */
 	int ping_max;               /* routes' outstanding pings */
 	uint64_t write_deadline_ms; /* routes' write deadline */
+	nd_tls_opts_t tls;          /* route TLS (not served yet) */
 } nd_cluster_opts_t;
 
 /* True if o asks for what only routes can do: a cluster listener, routes to solicit, or a
@@ -75,6 +113,11 @@ typedef struct nd_opts {
 	char *pid_file;
 	char *ports_file_dir;
 
+	/* TLS for clients (parsed and checked; not served yet). */
+	nd_tls_opts_t tls;
+	bool allow_non_tls;       /* clients may also connect without TLS */
+	nd_tls_flags_t tls_flags; /* the --tls* flags, applied by nd_opts_apply_tls_flags */
+
 	/* Monitoring (served by the monitoring module). */
 	char *http_host; /* NULL: host */
 	int http_port;   /* 0: off */
@@ -114,6 +157,16 @@ uint64_t nd_opts_auth_timeout_ms(const nd_opts_t *o);
  * with its message in err (e.g. "max_payload (104857600) cannot be higher than max_pending
  * (67108864)"). */
 int nd_opts_validate(const nd_opts_t *o, char *err, size_t errlen);
+
+/* Applies o->tls_flags to o->tls as the reference's overrideTLS does: with --tls=false TLS is
+ * off; with any other --tls* flag the certificate, key, CA and verify settings come from the
+ * flags only (insecure off, cipher suites and curves back to the defaults), the rest of the
+ * file's block stays. Idempotent: called after every flag. nd_opts_validate checks the result
+ * ("TLS Server certificate must be present and valid", the files). */
+void nd_opts_apply_tls_flags(nd_opts_t *o);
+
+/* True if the --tls* flags replace the TLS settings (see nd_opts_apply_tls_flags). */
+bool nd_tls_flags_override(const nd_tls_flags_t *f);
 
 /* Go's parseHostPort as the reference uses it for advertise values: "host:port", or "host"
  * with default_port (also for a port of 0 or -1). Returns 0 with *host (malloc'd) and *port,

@@ -100,6 +100,12 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 {
 	if (nd_opts_validate(opts, err, errlen) != 0)
 		return -EINVAL;
+	/* TLS is parsed and checked, not served yet: refuse to start rather than run in the
+	 * clear when TLS was asked for. */
+	if (opts->tls.set || opts->cluster.tls.set) {
+		snprintf(err, errlen, "tls is not supported by natsd yet");
+		return -EINVAL;
+	}
 	/* https needs TLS: refuse to start rather than run without what was asked for. */
 	if (opts->https_port != 0) {
 		snprintf(err, errlen,
@@ -701,6 +707,10 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 	char buf[512];
 	if (nd_opts_validate(opts, buf, sizeof(buf)) != 0) {
 		*err = xstrdup(buf);
+		return -1;
+	}
+	if (opts->tls.set || opts->cluster.tls.set) {
+		*err = xstrdup("tls is not supported by natsd yet");
 		return -1;
 	}
 	char *h;

@@ -17,10 +17,22 @@
 
 static const int handled_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, 0};
 
-static const char help_tls[] = "\n"
-			       "natsd does not support TLS yet: the --tls flags and the tls block\n"
-			       "of the configuration file are rejected.\n"
-			       "\n";
+static const char help_tls[] =
+    "\n"
+    "TLS is configured in the tls section of a configuration file (see\n"
+    "docs/configuration.md), as for nats-server:\n"
+    "\n"
+    "    tls {\n"
+    "        cert_file: \"./certs/server-cert.pem\"\n"
+    "        key_file:  \"./certs/server-key.pem\"\n"
+    "        ca_file:   \"./certs/ca.pem\"\n"
+    "        verify:    true\n"
+    "    }\n"
+    "\n"
+    "or with --tls, --tlscert, --tlskey, --tlscacert and --tlsverify. natsd checks the\n"
+    "configuration (and -t reports its errors) but does not serve TLS yet: a server with\n"
+    "TLS configured refuses to start.\n"
+    "\n";
 
 /* Prints a configuration report as the reference does: "natsd: " before the first line. */
 static void print_report(const char *report)

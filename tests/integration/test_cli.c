@@ -206,8 +206,6 @@ ND_TEST(cli, check_needs_a_config_file)
 ND_TEST(cli, flags_not_supported_yet)
 {
 	struct run r;
-	RUN(&r, "--tls");
-	expect(&r, 1, "", "natsd: --tls: tls is not supported by natsd yet\n");
 	RUN(&r, "--routes", "nats://127.0.0.1:6222");
 	expect(&r, 1, "", "natsd: solicited routes require cluster capabilities, e.g. --cluster\n");
 	RUN(&r, "--cluster", "nats://127.0.0.1");
@@ -219,6 +217,43 @@ ND_TEST(cli, flags_not_supported_yet)
 	RUN(&r, "-p", "70000");
 	cr_assert_eq(r.code, 1);
 	cr_assert_not_null(strstr(r.err, "70000"), "%s", r.err);
+}
+
+/* The --tls* flags as the reference's overrideTLS checks them; then a server with TLS refuses
+ * to start until TLS is served. */
+ND_TEST(cli, tls_flags)
+{
+	struct run r;
+	RUN(&r, "--tls");
+	expect(&r, 1, "", "natsd: TLS Server certificate must be present and valid\n");
+	RUN(&r, "--tlsverify");
+	expect(&r, 1, "", "natsd: TLS Server certificate must be present and valid\n");
+	RUN(&r, "--tlscert", ND_CERTS_DIR "/server-cert.pem");
+	expect(&r, 1, "", "natsd: TLS Server private key must be present and valid\n");
+	RUN(&r, "--tlscert", ND_CERTS_DIR "/server-cert.pem", "--tlskey", "/nonexistent/k.pem");
+	expect(&r, 1, "",
+	       "natsd: error parsing X509 certificate/key pair: open /nonexistent/k.pem: no such "
+	       "file or directory\n");
+	RUN(&r, "--tlscert", ND_CERTS_DIR "/server-cert.pem", "--tlskey",
+	    ND_CERTS_DIR "/server-key.pem", "--tlscacert", "/nonexistent/ca.pem");
+	expect(&r, 1, "", "natsd: open /nonexistent/ca.pem: no such file or directory\n");
+	RUN(&r, "--tlsverify", "--tlscert", ND_CERTS_DIR "/server-cert.pem", "--tlskey",
+	    ND_CERTS_DIR "/server-key.pem", "--tlscacert", ND_CERTS_DIR "/ca.pem");
+	expect(&r, 1, "", "natsd: tls is not supported by natsd yet\n");
+
+	char path[] = "/tmp/natsd-tls-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	const char conf[] =
+	    "port: -1\ncluster { port: -1, tls { cert_file: \"" ND_CERTS_DIR
+	    "/server-cert.pem\", key_file: \"" ND_CERTS_DIR "/server-key.pem\" } }\n";
+	cr_assert_eq(write(fd, conf, sizeof(conf) - 1), (ssize_t)(sizeof(conf) - 1));
+	close(fd);
+	RUN(&r, "-c", path, "-t");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	RUN(&r, "-c", path);
+	expect(&r, 1, "", "natsd: tls is not supported by natsd yet\n");
+	unlink(path);
 }
 
 /* A pid file that cannot be written stops the start, as in the reference: no server runs

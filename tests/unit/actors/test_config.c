@@ -3,6 +3,7 @@
  * without a server. The byte-exact error texts are checked against nats-server by
  * test_config_files; this checks what the options end up being. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,10 +114,9 @@ ND_TEST(config, unknown_keys_and_wrong_types_are_errors)
 
 ND_TEST(config, later_blocks_are_refused_not_ignored)
 {
-	const char *blocks[] = {"cluster { tls { cert_file: x } }",
-				"gateway { port: 7222 }",
+	const char *blocks[] = {"gateway { port: 7222 }",
 				"leafnodes { port: 7422 }",
-				"tls { cert_file: x }",
+				"websocket { tls { cert_file: x } }",
 				"accounts { A: {} }",
 				"websocket { port: 8080 }",
 				"mqtt { port: 1883 }",
@@ -502,4 +502,317 @@ ND_TEST(config, reload_reports_each_change)
 	nd_reload_plan_deinit(&plan);
 	nd_opts_deinit(&a);
 	nd_opts_deinit(&b);
+}
+
+/* ---- tls ---- */
+
+#define CERT ND_CERTS_DIR "/server-cert.pem"
+#define KEY ND_CERTS_DIR "/server-key.pem"
+#define CA ND_CERTS_DIR "/ca.pem"
+#define OTHER_KEY ND_CERTS_DIR "/other-key.pem"
+#define PIN_UPPER "F37E088A221AE12015E0209167E4A0163DCC078424A411383F73E358E2D5C483"
+#define PIN "f37e088a221ae12015e0209167e4a0163dcc078424a411383f73e358e2d5c483"
+
+ND_TEST(config, tls_block_is_parsed)
+{
+	nd_opts_t o;
+	load_ok(&o, "tls {\n"
+		    "  cert_file: \"" CERT "\"\n"
+		    "  key_file: \"" KEY "\"\n"
+		    "  ca_file: \"" CA "\"\n"
+		    "  verify: true\n"
+		    "  insecure: true\n"
+		    "  timeout: 3\n"
+		    "  cipher_suites: [\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\", "
+		    "\"TLS_AES_256_GCM_SHA384\"]\n"
+		    "  curve_preferences: [\"X25519\", \"CurveP384\"]\n"
+		    "  pinned_certs: [\"" PIN_UPPER "\", \"" PIN "\"]\n"
+		    "  connection_rate_limit: 50\n"
+		    "}\n"
+		    "allow_non_tls: true\n");
+	cr_assert(o.tls.set);
+	cr_assert_str_eq(o.tls.cert_file, CERT);
+	cr_assert_str_eq(o.tls.key_file, KEY);
+	cr_assert_str_eq(o.tls.ca_file, CA);
+	cr_assert(o.tls.verify);
+	cr_assert(o.tls.insecure);
+	cr_assert_not(o.tls.verify_and_map);
+	cr_assert_float_eq(o.tls.timeout_s, 3.0, 1e-9);
+	cr_assert_eq(o.tls.nciphers, 2u);
+	cr_assert_str_eq(o.tls.ciphers[0], "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+	cr_assert_str_eq(o.tls.ciphers[1], "TLS_AES_256_GCM_SHA384");
+	cr_assert_eq(o.tls.ncurves, 2u);
+	cr_assert_str_eq(o.tls.curves[1], "CurveP384");
+	cr_assert_eq(o.tls.npinned, 1u, "a set: the two spellings are one key");
+	cr_assert_str_eq(o.tls.pinned_certs[0], PIN);
+	cr_assert_eq(o.tls.connection_rate_limit, 50);
+	cr_assert(o.allow_non_tls);
+	cr_assert_not(o.cluster.tls.set);
+
+	/* A deep copy. */
+	nd_opts_t c;
+	nd_opts_copy(&c, &o);
+	nd_opts_deinit(&o);
+	cr_assert_str_eq(c.tls.cert_file, CERT);
+	cr_assert_str_eq(c.tls.ciphers[1], "TLS_AES_256_GCM_SHA384");
+	cr_assert_str_eq(c.tls.curves[0], "X25519");
+	cr_assert_str_eq(c.tls.pinned_certs[0], PIN);
+	nd_opts_deinit(&c);
+	cr_assert_null(c.tls.cert_file);
+}
+
+ND_TEST(config, tls_defaults_and_empty_block)
+{
+	nd_opts_t o;
+	load_ok(&o, "");
+	cr_assert_not(o.tls.set);
+	cr_assert_not(o.allow_non_tls);
+	nd_opts_deinit(&o);
+	load_ok(&o, "tls {}");
+	cr_assert(o.tls.set, "an empty block configures TLS, as in the reference");
+	cr_assert_null(o.tls.cert_file);
+	cr_assert_eq(o.tls.nciphers, 0u);
+	cr_assert_eq(o.tls.ncurves, 0u);
+	cr_assert_eq(o.tls.timeout_s, 0.0);
+	cr_assert_eq(o.tls.min_version, 0);
+	cr_assert_eq(o.tls.handshake_first, ND_TLS_HANDSHAKE_FIRST_OFF);
+	nd_opts_deinit(&o);
+}
+
+ND_TEST(config, tls_timeout_forms)
+{
+	static const struct {
+		const char *v;
+		double s;
+	} forms[] = {{"2", 2.0}, {"0.5", 0.5}, {"\"250ms\"", 0.25}, {"\"1m\"", 60.0}};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "tls { timeout: %s }", forms[i].v);
+		nd_opts_t o;
+		load_ok(&o, text);
+		cr_assert_float_eq(o.tls.timeout_s, forms[i].s, 1e-9, "%s", forms[i].v);
+		nd_opts_deinit(&o);
+	}
+}
+
+ND_TEST(config, tls_verify_variants)
+{
+	nd_opts_t o;
+	load_ok(&o, "tls { verify_and_map: true }");
+	cr_assert(o.tls.verify_and_map);
+	cr_assert(o.tls.verify, "verify_and_map implies verify");
+	nd_opts_deinit(&o);
+	load_ok(&o, "tls { verify: true, verify_and_map: false }");
+	cr_assert(o.tls.verify, "a false verify_and_map leaves verify alone");
+	nd_opts_deinit(&o);
+	load_ok(&o, "cluster { port: 6222, tls { verify_cert_and_check_known_urls: true } }");
+	cr_assert(o.cluster.tls.set);
+	cr_assert(o.cluster.tls.verify_cert_and_check_known_urls);
+	cr_assert(o.cluster.tls.verify);
+	cr_assert_not(o.tls.set);
+	nd_opts_deinit(&o);
+	char *rep = load_fails(&o, "tls { verify_cert_and_check_known_urls: true }");
+	cr_assert_str_eq(
+	    rep, "t.conf:1:6: verify_cert_and_check_known_urls not supported in this context\n");
+	free(rep);
+	nd_opts_deinit(&o);
+}
+
+ND_TEST(config, tls_2_10_keys)
+{
+	nd_opts_t o;
+	load_ok(&o, "tls { min_version: \"1.2\" }");
+	cr_assert_eq(o.tls.min_version, 0x0303);
+	nd_opts_deinit(&o);
+	load_ok(&o, "tls { min_version: \"1.3\" }\ncluster { port: 6222, tls { min_version: "
+		    "\"1.2\" } }");
+	cr_assert_eq(o.tls.min_version, 0x0304);
+	cr_assert_eq(o.cluster.tls.min_version, 0x0303);
+	nd_opts_deinit(&o);
+
+	static const struct {
+		const char *v;
+		int mode;
+		uint64_t ms;
+	} hf[] = {
+	    {"true", ND_TLS_HANDSHAKE_FIRST_ON, 0},
+	    {"false", ND_TLS_HANDSHAKE_FIRST_OFF, 0},
+	    {"\"on\"", ND_TLS_HANDSHAKE_FIRST_ON, 0},
+	    {"\"TRUE\"", ND_TLS_HANDSHAKE_FIRST_ON, 0},
+	    {"\"off\"", ND_TLS_HANDSHAKE_FIRST_OFF, 0},
+	    {"\"auto\"", ND_TLS_HANDSHAKE_FIRST_AUTO, 50},
+	    {"\"auto_fallback\"", ND_TLS_HANDSHAKE_FIRST_AUTO, 50},
+	    {"\"300ms\"", ND_TLS_HANDSHAKE_FIRST_AUTO, 300},
+	    {"\"0s\"", ND_TLS_HANDSHAKE_FIRST_ON, 0},
+	};
+	for (size_t i = 0; i < sizeof(hf) / sizeof(hf[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "tls { handshake_first: %s }", hf[i].v);
+		load_ok(&o, text);
+		cr_assert_eq(o.tls.handshake_first, hf[i].mode, "%s", hf[i].v);
+		cr_assert_eq(o.tls.handshake_first_fallback_ms, hf[i].ms, "%s", hf[i].v);
+		nd_opts_deinit(&o);
+	}
+	load_ok(&o, "tls { first: true }");
+	cr_assert_eq(o.tls.handshake_first, ND_TLS_HANDSHAKE_FIRST_ON);
+	nd_opts_deinit(&o);
+}
+
+ND_TEST(config, tls_errors_are_the_references)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+	    {"tls: 1", "t.conf:1:0: interface conversion: interface {} is int64, not "
+		       "map[string]interface {}\n"},
+	    {"tls { foo: 1 }", "t.conf:1:6: error parsing tls config, unknown field [\"foo\"]\n"},
+	    {"tls { key_file: 1 }",
+	     "t.conf:1:6: error parsing tls config, expected 'key_file' to be filename\n"},
+	    {"tls { Verify: 1 }",
+	     "t.conf:1:6: error parsing tls config, expected 'verify' to be a boolean\n"},
+	    {"tls { cipher_suites: [] }",
+	     "t.conf:1:6: error parsing tls config, 'cipher_suites' cannot be empty\n"},
+	    {"tls { cipher_suites: [\"TLS_BOGUS\"] }",
+	     "t.conf:1:23: unrecognized cipher TLS_BOGUS\n"},
+	    {"tls { curve_preferences: [\"P256\"] }",
+	     "t.conf:1:27: unrecognized curve preference P256\n"},
+	    {"tls { pinned_certs: \"x\" }",
+	     "t.conf:1:6: error parsing tls config, expected 'pinned_certs' to be a list of "
+	     "hex-encoded sha256 of DER encoded SubjectPublicKeyInfo\n"},
+	    {"tls { pinned_certs: [\"ABC\"] }",
+	     "t.conf:1:22: error parsing tls config, 'pinned_certs' key abc does not look like "
+	     "hex-encoded sha256 of DER encoded SubjectPublicKeyInfo\n"},
+	    {"tls { timeout: \"abc\" }",
+	     "t.conf:1:6: error parsing tls config, 'timeout' time: invalid duration \"abc\"\n"},
+	    {"tls { timeout: true }",
+	     "t.conf:1:6: error parsing tls config, 'timeout' wrong type\n"},
+	    {"tls { connection_rate_limit: 1.5 }",
+	     "t.conf:1:6: error parsing tls config, 'connection_rate_limit' wrong type\n"},
+	    {"allow_non_tls: 1", "t.conf:1:0: interface conversion: interface {} is int64, not "
+				 "bool\n"},
+	    {"tls { min_version: \"1.1\" }",
+	     "t.conf:1:6: error parsing tls config: unsupported TLS version: TLS 1.1\n"},
+	    {"tls { min_version: \"1.4\" }",
+	     "t.conf:1:6: error parsing tls config: unknown version: 1.4\n"},
+	    {"tls { min_version: 12 }",
+	     "t.conf:1:6: error parsing tls config: 'min_version' wrong type: 12\n"},
+	    {"tls { handshake_first: \"maybe\" }",
+	     "t.conf:1:6: field \"handshake_first\"'s value \"maybe\" is invalid\n"},
+	    {"tls { handshake_first: 1 }",
+	     "t.conf:1:6: field \"handshake_first\" should be a boolean or a string, got int64\n"},
+	    {"tls { cert_file: \"" CERT "\" }",
+	     "t.conf:1:0: missing 'key_file' in TLS configuration\n"},
+	    {"tls { key_file: \"" KEY "\" }",
+	     "t.conf:1:0: missing 'cert_file' in TLS configuration\n"},
+	    {"tls { cert_file: \"/nonexistent/c.pem\", key_file: \"" KEY "\" }",
+	     "t.conf:1:0: error parsing X509 certificate/key pair: open /nonexistent/c.pem: no "
+	     "such file or directory\n"},
+	    {"tls { cert_file: \"" CERT "\", key_file: \"" OTHER_KEY "\" }",
+	     "t.conf:1:0: error parsing X509 certificate/key pair: tls: private key does not "
+	     "match public key\n"},
+	    {"tls { cert_file: \"" KEY "\", key_file: \"" KEY "\" }",
+	     "t.conf:1:0: error parsing X509 certificate/key pair: tls: failed to find "
+	     "certificate PEM data in certificate input, but did find a private key; PEM inputs "
+	     "may have been switched\n"},
+	    {"tls { cert_file: \"" CERT "\", key_file: \"" CERT "\" }",
+	     "t.conf:1:0: error parsing X509 certificate/key pair: tls: found a certificate "
+	     "rather than a key in the PEM for the private key\n"},
+	    {"tls { ca_file: \"" KEY "\" }", "t.conf:1:0: failed to parse root ca certificate\n"},
+	    {"tls { ca_file: \"/nonexistent/ca.pem\" }",
+	     "t.conf:1:0: open /nonexistent/ca.pem: no such file or directory\n"},
+	    {"cluster {\n  tls { cert_file: \"" CERT "\" }\n  port: \"x\"\n}",
+	     "t.conf:2:3: missing 'key_file' in TLS configuration\n"
+	     "t.conf:3:3: interface conversion: interface {} is string, not int64\n"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		nd_opts_t o;
+		char *rep = load_fails(&o, bad[i].text);
+		cr_assert_str_eq(rep, bad[i].err, "%s", bad[i].text);
+		cr_assert_not(o.tls.set, "%s", bad[i].text);
+		cr_assert_not(o.cluster.tls.set, "%s", bad[i].text);
+		free(rep);
+		nd_opts_deinit(&o);
+	}
+}
+
+static int set_bool_key(nd_opts_t *o, const char *key, bool b)
+{
+	nd_config_report_t r;
+	nd_config_report_init(&r);
+	nd_conf_value_t v = {.type = ND_CONF_BOOL, .u.b = b};
+	int rc = nd_config_set(o, key, &v, &r);
+	nd_config_report_deinit(&r);
+	return rc;
+}
+
+ND_TEST(config, tls_flags_as_the_reference)
+{
+	char err[512], *t;
+	nd_opts_t o;
+	/* --tls alone: TLS without a certificate is refused when the server starts. */
+	load_ok(&o, "");
+	cr_assert_eq(set_bool_key(&o, "tls", true), 0);
+	cr_assert(o.tls.set);
+	cr_assert_neq(nd_opts_validate(&o, err, sizeof(err)), 0);
+	cr_assert_str_eq(err, "TLS Server certificate must be present and valid");
+	nd_opts_deinit(&o);
+
+	/* --tlsverify implies TLS; a certificate needs its key. */
+	load_ok(&o, "");
+	cr_assert_eq(set_bool_key(&o, "tls.verify", true), 0);
+	cr_assert(o.tls.set);
+	cr_assert(o.tls.verify);
+	cr_assert_eq(set_str_key(&o, "tls.cert_file", CERT, &t), 0);
+	free(t);
+	cr_assert_neq(nd_opts_validate(&o, err, sizeof(err)), 0);
+	cr_assert_str_eq(err, "TLS Server private key must be present and valid");
+	cr_assert_eq(set_str_key(&o, "tls.key_file", OTHER_KEY, &t), 0);
+	free(t);
+	cr_assert_neq(nd_opts_validate(&o, err, sizeof(err)), 0);
+	cr_assert_str_eq(err, "error parsing X509 certificate/key pair: tls: private key does not "
+			      "match public key");
+	cr_assert_eq(set_str_key(&o, "tls.key_file", KEY, &t), 0);
+	free(t);
+	cr_assert_eq(set_str_key(&o, "tls.ca_file", CA, &t), 0);
+	free(t);
+	cr_assert_eq(nd_opts_validate(&o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(o.tls.key_file, KEY);
+	cr_assert_str_eq(o.tls.ca_file, CA);
+	nd_opts_deinit(&o);
+
+	/* Over a file: the flags replace the certificate settings, cipher suites and curves;
+	 * the timeout and pinned certs stay. */
+	load_ok(&o,
+		"tls { cert_file: \"" CERT "\", key_file: \"" KEY "\", verify: true, timeout: 4\n"
+		"  cipher_suites: [\"TLS_AES_128_GCM_SHA256\"], pinned_certs: [\"" PIN "\"] }");
+	cr_assert_eq(set_str_key(&o, "tls.ca_file", CA, &t), 0);
+	free(t);
+	cr_assert(o.tls.set);
+	cr_assert_null(o.tls.cert_file);
+	cr_assert_not(o.tls.verify);
+	cr_assert_eq(o.tls.nciphers, 0u);
+	cr_assert_float_eq(o.tls.timeout_s, 4.0, 1e-9);
+	cr_assert_eq(o.tls.npinned, 1u);
+	cr_assert_neq(nd_opts_validate(&o, err, sizeof(err)), 0);
+	cr_assert_str_eq(err, "TLS Server certificate must be present and valid");
+	nd_opts_deinit(&o);
+
+	/* --tls=false turns the file's TLS off, whatever other --tls* flags say. */
+	load_ok(&o, "tls { cert_file: \"" CERT "\", key_file: \"" KEY "\" }");
+	cr_assert(o.tls.set);
+	cr_assert_eq(set_str_key(&o, "tls.cert_file", "x.pem", &t), 0);
+	free(t);
+	cr_assert_eq(set_bool_key(&o, "tls", false), 0);
+	cr_assert_eq(set_bool_key(&o, "tls.verify", true), 0);
+	cr_assert_not(o.tls.set);
+	cr_assert_null(o.tls.cert_file);
+	cr_assert_eq(nd_opts_validate(&o, err, sizeof(err)), 0, "%s", err);
+	nd_opts_deinit(&o);
+
+	/* No flag: the file's block is left alone and not checked again. */
+	load_ok(&o, "tls { verify: true }");
+	cr_assert_eq(nd_opts_validate(&o, err, sizeof(err)), 0, "%s", err);
+	cr_assert(o.tls.verify);
+	cr_assert_neq(set_bool_key(&o, "tls.bogus", true), 0);
+	nd_opts_deinit(&o);
 }
