@@ -22,6 +22,7 @@
 #include "actors/listener.h"
 #include "actors/outbuf.h"
 #include "actors/perms.h"
+#include "actors/tls.h"
 #include "protocol/connect.h"
 #include "protocol/goquote.h"
 #include "protocol/headers.h"
@@ -99,6 +100,16 @@ typedef struct nd_client {
 	nd_sub_t **sids; /* sid -> sub, chained through sub->sid_next */
 	uint32_t sid_cap, nsubs;
 
+	/* TLS: INFO goes out in clear, then the client's handshake (actors/tls.h). */
+	nd_tls_t *tls;
+	bool tls_handshaking; /* waiting for the handshake to complete */
+	bool tls_sniffing;    /* allow_non_tls: the first byte (0x16 or not) decides */
+	int tls_want;         /* ND_IO_READ / ND_IO_WRITE the session waits for */
+	nd_timer_t tls_timer;
+	bool tls_timer_ready;
+	bool cert_mapped; /* the user came from the client certificate (verify_and_map) */
+	char tls_version[8], tls_cipher[64];
+
 	nd_outbuf_t out;
 	bool closing;
 	bool close_after_flush;
@@ -175,9 +186,15 @@ static const char *auth_user(nd_client_t *c, char *buf, size_t len)
 static void update_io(nd_client_t *c)
 {
 	int ev = 0;
+	if (c->tls_handshaking) {
+		nd_io_set(&c->io, c->closing ? 0 : c->tls_want);
+		return;
+	}
 	if (!c->closing && !c->read_paused)
 		ev |= ND_IO_READ;
-	if (c->write_armed)
+	/* A TLS session that must read before it can write waits for readability instead. */
+	bool blocked_on_read = c->tls != NULL && c->tls_want == ND_IO_READ;
+	if ((c->write_armed && !blocked_on_read) || (c->tls != NULL && c->tls_want == ND_IO_WRITE))
 		ev |= ND_IO_WRITE;
 	nd_io_set(&c->io, ev);
 }
@@ -444,13 +461,25 @@ static bool client_deliver(nd_dest_t *dst, nd_sub_t *sub, const nd_pubmsg_t *m)
 	return true;
 }
 
+/* Writes what the TLS session takes. Returns bytes written, -EAGAIN, or -EIO. */
+static ssize_t tls_write_out(nd_client_t *c)
+{
+	ssize_t w = nd_tls_write_outbuf(c->tls, &c->out, &c->tls_want);
+	if (w >= 0)
+		return w;
+	if (w == ND_TLS_WANT_READ || w == ND_TLS_WANT_WRITE)
+		return -EAGAIN;
+	nd_log_debug("%s - TLS write error: %s", c->tag, nd_tls_error(c->tls));
+	return -EIO;
+}
+
 static void client_flush(nd_dest_t *dst)
 {
 	nd_client_t *c = (nd_client_t *)dst;
-	if (c->fd < 0)
+	if (c->fd < 0 || c->tls_handshaking)
 		return;
 	push_counters(c);
-	ssize_t w = nd_outbuf_write(&c->out, c->fd);
+	ssize_t w = c->tls != NULL ? tls_write_out(c) : nd_outbuf_write(&c->out, c->fd);
 	if (w < 0 && w != -EAGAIN) {
 		nd_log_debug("%s - Write error: %s", c->tag, strerror((int)-w));
 		close_now(c, "Write Error");
@@ -766,6 +795,50 @@ static void auth_violation(nd_client_t *c)
 }
 
 /* Authenticates the connection from its CONNECT options under the current configuration. */
+typedef struct cert_map {
+	nd_client_t *c;
+	const nd_users_t *users;
+	const nd_user_t *found;
+	char last[512]; /* the last identity tried (the subject DN): the failure's log text */
+} cert_map_t;
+
+static bool cert_identity(void *ctx, const char *id)
+{
+	cert_map_t *m = ctx;
+	snprintf(m->last, sizeof(m->last), "%s", id);
+	m->found = nd_users_find(m->users, id);
+	if (m->found != NULL) {
+		char q[600];
+		nd_log_debug("%s - Using certificate identity for auth [%s]", m->c->tag,
+			     quoted(id, strlen(id), q, sizeof(q)));
+	}
+	return m->found != NULL;
+}
+
+/* verify_and_map: the client certificate names the user (e-mail SAN, DNS SAN, then subject
+ * DN), whose password, if it has one, CONNECT must still match. */
+static bool authenticate_by_cert(nd_client_t *c, const nd_auth_conf_t *ac)
+{
+	cert_map_t m = {.c = c, .users = ac->users};
+	if (!nd_tls_peer_identities(c->tls, cert_identity, &m)) {
+		char q[600];
+		nd_log_debug("%s - User in cert [%s], not found", c->tag,
+			     quoted(m.last, strlen(m.last), q, sizeof(q)));
+		return false;
+	}
+	if (c->opts.user != NULL && c->opts.user[0] != '\0') {
+		char q[600];
+		nd_log_warn("%s - User %s found in connect proto, but user required from cert",
+			    c->tag, quoted(c->opts.user, strlen(c->opts.user), q, sizeof(q)));
+	}
+	const char *want = m.found->password != NULL ? m.found->password : "";
+	if (!nd_password_matches(want, c->opts.pass != NULL ? c->opts.pass : ""))
+		return false;
+	set_user(c, m.found);
+	c->cert_mapped = true;
+	return true;
+}
+
 static bool authenticate(nd_client_t *c)
 {
 	nd_auth_conf_t ac = nd_opts_auth(c->o);
@@ -773,6 +846,8 @@ static bool authenticate(nd_client_t *c)
 		set_user(c, NULL);
 		return true;
 	}
+	if (c->tls != NULL && c->o->tls.verify_and_map && nd_users_count(ac.users) > 0)
+		return authenticate_by_cert(c, &ac);
 	const nd_user_t *user = NULL;
 	if (!nd_auth_check(&ac, &c->opts, c->has_nonce ? c->nonce : NULL, &user))
 		return false;
@@ -1122,8 +1197,53 @@ static void process_input(nd_client_t *c, const char *buf, size_t len)
 		send_err(c, "Invalid Publish Subject");
 }
 
+/* Reads from the TLS session: every record the socket has, and whatever the session already
+ * decrypted (no socket event announces that), up to a budget per turn. */
+static void tls_read_some(nd_client_t *c)
+{
+	size_t cap, budget = 4 * 65536;
+	char *buf = nd_delivery_read_buffer(c->d, &cap);
+	for (;;) {
+		ssize_t n = nd_tls_read(c->tls, buf, cap);
+		if (n > 0) {
+			process_input(c, buf, (size_t)n);
+			if (c->closing)
+				return;
+			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+			if (budget == 0 && !nd_tls_has_pending(c->tls))
+				break; /* the socket still has data: level-triggered, we come back
+					*/
+			continue;
+		}
+		if (n == ND_TLS_WANT_READ)
+			break;
+		if (n == ND_TLS_WANT_WRITE) {
+			c->tls_want = ND_IO_WRITE;
+			update_io(c);
+			break;
+		}
+		if (n == ND_TLS_CLOSED)
+			client_close(c, "Client Closed", false);
+		else {
+			nd_log_debug("%s - TLS read error: %s", c->tag, nd_tls_error(c->tls));
+			client_close(c, "Read Error", false);
+		}
+		return;
+	}
+	push_counters(c);
+	if (!c->closing && nd_delivery_over_budget(c->d)) {
+		c->read_paused = true;
+		update_io(c);
+		nd_delivery_pause(c->d, &c->dest);
+	}
+}
+
 static void read_some(nd_client_t *c)
 {
+	if (c->tls != NULL) {
+		tls_read_some(c);
+		return;
+	}
 	size_t cap;
 	char *buf = nd_delivery_read_buffer(c->d, &cap);
 	ssize_t n = read(c->fd, buf, cap);
@@ -1149,13 +1269,137 @@ static void read_some(nd_client_t *c)
 	client_close(c, "Read Error", false);
 }
 
+static void start_session(nd_client_t *c);
+
+/* The reference's pinned_certs: the peer's public key must be one of them. */
+static bool pinned_ok(nd_client_t *c)
+{
+	const nd_tls_opts_t *t = &c->o->tls;
+	if (t->npinned == 0)
+		return true;
+	char spki[65];
+	if (!nd_tls_peer_spki_sha256(c->tls, spki)) {
+		nd_log_debug("%s - Failed pinned cert test as client did not provide a certificate",
+			     c->tag);
+		return false;
+	}
+	for (size_t i = 0; i < t->npinned; i++)
+		if (strcmp(t->pinned_certs[i], spki) == 0)
+			return true;
+	nd_log_debug("%s - Failed pinned cert test for key id: %s", c->tag, spki);
+	return false;
+}
+
+static void tls_handshake_step(nd_client_t *c)
+{
+	int rc = nd_tls_handshake(c->tls);
+	if (rc == ND_TLS_WANT_READ || rc == ND_TLS_WANT_WRITE) {
+		c->tls_want = rc == ND_TLS_WANT_READ ? ND_IO_READ : ND_IO_WRITE;
+		update_io(c);
+		return;
+	}
+	if (rc == 0 && !pinned_ok(c)) {
+		nd_log_error("%s - TLS handshake error: certificate not pinned", c->tag);
+		client_close(c, "TLS Handshake Failure", false);
+		return;
+	}
+	if (rc != 0) {
+		nd_log_error("%s - TLS handshake error: %s", c->tag, nd_tls_error(c->tls));
+		client_close(c, "TLS Handshake Failure", false);
+		return;
+	}
+	nd_timer_stop(&c->tls_timer);
+	c->tls_handshaking = false;
+	c->tls_want = 0;
+	snprintf(c->tls_version, sizeof(c->tls_version), "%s", nd_tls_version(c->tls));
+	snprintf(c->tls_cipher, sizeof(c->tls_cipher), "%s", nd_tls_cipher(c->tls));
+	nd_log_debug("%s - TLS handshake complete", c->tag);
+	nd_log_debug("%s - TLS version %s, cipher suite %s", c->tag, c->tls_version, c->tls_cipher);
+	start_session(c);
+	update_io(c);
+	read_some(c); /* the client may have sent CONNECT with its last handshake flight */
+}
+
+static void tls_start(nd_client_t *c)
+{
+	nd_tls_ctx_t *ctx = nd_server_tls(c->srv);
+	if (ctx == NULL) { /* removed by a reload meanwhile */
+		client_close(c, "TLS Handshake Failure", false);
+		return;
+	}
+	nd_log_debug("%s - Starting TLS client connection handshake", c->tag);
+	c->tls = nd_tls_new(ctx, c->fd, true);
+	nd_tls_ctx_unref(ctx); /* the session holds its own */
+	c->tls_handshaking = true;
+	c->tls_want = ND_IO_READ;
+	tls_handshake_step(c);
+}
+
+/* allow_non_tls: a handshake record starts with 0x16; anything else is the plain protocol. */
+static void tls_sniff(nd_client_t *c)
+{
+	unsigned char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK);
+	if (n == 0) {
+		client_close(c, "Client Closed", false);
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			client_close(c, "Read Error", false);
+		return;
+	}
+	c->tls_sniffing = false;
+	nd_timer_stop(&c->tls_timer);
+	if (b == 0x16) {
+		tls_start(c);
+		return;
+	}
+	start_session(c);
+	read_some(c);
+}
+
 static void on_io(nd_actor_t *self, nd_io_t *io, int events)
 {
 	nd_client_t *c = nd_actor_state(self);
+	if (c->tls_sniffing) {
+		tls_sniff(c);
+		return;
+	}
+	if (c->tls_handshaking) {
+		tls_handshake_step(c);
+		return;
+	}
 	if (events & ND_IO_WRITE)
 		client_flush(&c->dest);
-	if ((events & ND_IO_READ) && !c->closing)
+	if ((events & ND_IO_READ) && !c->closing) {
+		if (c->tls_want == ND_IO_READ && nd_outbuf_pending(&c->out) > 0)
+			client_flush(&c->dest); /* the session needed to read before writing */
 		read_some(c);
+	}
+}
+
+/* The TLS handshake did not finish in time (or, with allow_non_tls, nothing came: plain). */
+static void on_tls_timer(nd_actor_t *self, nd_timer_t *t)
+{
+	nd_client_t *c = nd_actor_state(self);
+	(void)t;
+	if (c->closing)
+		return;
+	if (c->tls_sniffing) {
+		c->tls_sniffing = false;
+		start_session(c);
+		update_io(c);
+		return;
+	}
+	if (!c->tls_handshaking)
+		return;
+	nd_log_error("%s - TLS handshake timeout", c->tag);
+	/* In clear and best effort, as the reference tries to tell the client. */
+	static const char err[] = "-ERR 'Secure Connection - TLS Required'\r\n";
+	ssize_t w = send(c->fd, err, sizeof(err) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	client_close(c, "TLS Handshake Failure", false);
 }
 
 /* ---- timers ---- */
@@ -1229,6 +1473,7 @@ void nd_client_info_deinit(nd_client_info_t *info)
 	free(info->version);
 	free(info->user);
 	free(info->reason);
+	free(info->tls_peer_subject);
 	if (info->subs != NULL) {
 		for (uint32_t i = 0; i < info->nsubs; i++) {
 			free(info->subs[i].subject);
@@ -1248,6 +1493,7 @@ void nd_client_info_copy(nd_client_info_t *dst, const nd_client_info_t *src)
 	dst->version = dup_or_null(src->version);
 	dst->user = dup_or_null(src->user);
 	dst->reason = dup_or_null(src->reason);
+	dst->tls_peer_subject = dup_or_null(src->tls_peer_subject);
 	if (src->subs != NULL) {
 		dst->subs = calloc(src->nsubs ? src->nsubs : 1, sizeof(*dst->subs));
 		if (dst->subs == NULL)
@@ -1284,10 +1530,18 @@ static void fill_info(nd_client_t *c, nd_client_info_t *info, bool subs)
 	info->name = dup_or_null(c->opts.name);
 	info->lang = dup_or_null(c->opts.lang);
 	info->version = dup_or_null(c->opts.version);
-	if (c->opts.nkey != NULL && c->opts.nkey[0] != '\0')
+	if (c->cert_mapped && c->user != NULL)
+		info->user = dup_or_null(c->user->name);
+	else if (c->opts.nkey != NULL && c->opts.nkey[0] != '\0')
 		info->user = dup_or_null(c->opts.nkey);
 	else if (c->opts.user != NULL && c->opts.user[0] != '\0')
 		info->user = dup_or_null(c->opts.user);
+	if (c->tls != NULL && !c->tls_handshaking) {
+		memcpy(info->tls_version, c->tls_version, sizeof(info->tls_version));
+		memcpy(info->tls_cipher, c->tls_cipher, sizeof(info->tls_cipher));
+		nd_tls_peer_cert_info(c->tls, &info->tls_peer_subject, info->tls_peer_spki,
+				      info->tls_peer_cert);
+	}
 	if (!subs)
 		return;
 	info->subs = calloc(c->nsubs ? c->nsubs : 1, sizeof(*info->subs));
@@ -1394,13 +1648,40 @@ static void client_start(nd_actor_t *self)
 			nd_nkey_nonce(c->nonce);
 			c->has_nonce = true;
 		}
-		nd_timer_start(&c->auth_timer, nd_opts_auth_timeout_ms(c->o));
 	}
 	size_t len;
 	char *info = nd_server_client_info(c->srv, c->o, c->cid, c->ip,
 					   c->has_nonce ? c->nonce : NULL, false, &len);
-	out_raw(c, info, len);
+	if (!c->o->tls.set) {
+		out_raw(c, info, len);
+		free(info);
+		start_session(c);
+		return;
+	}
+	/* TLS: the INFO in clear now (a new socket takes it at once), then the handshake. */
+	nd_timer_init(&c->tls_timer, self, on_tls_timer);
+	c->tls_timer_ready = true;
+	ssize_t w = send(c->fd, info, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	free(info);
+	if (w != (ssize_t)len) {
+		client_close(c, "Write Error", false);
+		return;
+	}
+	nd_timer_start(&c->tls_timer, nd_opts_tls_timeout_ms(c->o));
+	if (c->o->allow_non_tls) {
+		c->tls_sniffing = true;
+		nd_io_set(&c->io, ND_IO_READ);
+		return;
+	}
+	tls_start(c);
+}
+
+/* The protocol session proper: after the TLS handshake if there is one (the reference starts
+ * the auth and ping timers then). */
+static void start_session(nd_client_t *c)
+{
+	if (c->auth_pending)
+		nd_timer_start(&c->auth_timer, nd_opts_auth_timeout_ms(c->o));
 	nd_timer_start(&c->ping_timer, c->o->ping_interval_ms);
 }
 
@@ -1415,6 +1696,10 @@ static void client_stop(nd_actor_t *self)
 	nd_timer_stop(&c->ping_timer);
 	nd_timer_stop(&c->write_timer);
 	nd_timer_stop(&c->auth_timer);
+	if (c->tls_timer_ready)
+		nd_timer_stop(&c->tls_timer);
+	nd_tls_free(c->tls);
+	c->tls = NULL;
 	nd_delivery_unmark_dirty(c->d, &c->dest);
 	nd_delivery_unpause(c->d, &c->dest);
 	nd_log_debug("%s - socket closed (%zu bytes unsent)", c->tag, nd_outbuf_pending(&c->out));

@@ -63,7 +63,11 @@ typedef struct nd_client_info {
 	char *name, *lang, *version; /* from CONNECT, NULL if absent */
 	char *user;                  /* the authorized user (name or nkey), NULL if none */
 	char *reason;                /* why it closed (closed connections only) */
-	nd_client_sub_info_t *subs;  /* with subscriptions requested: nsubs entries */
+	char tls_version[8];         /* "" without TLS */
+	char tls_cipher[64];
+	char *tls_peer_subject; /* the client certificate's subject (RFC 2253), or NULL */
+	char tls_peer_spki[65], tls_peer_cert[65]; /* its SPKI and DER SHA-256, lower-case hex */
+	nd_client_sub_info_t *subs;                /* with subscriptions requested: nsubs entries */
 } nd_client_info_t;
 
 void nd_client_info_deinit(nd_client_info_t *info);

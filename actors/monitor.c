@@ -916,6 +916,19 @@ static json_t *conn_json(const conn_view_t *v, const connz_params_t *p, int64_t 
 		json_object_set_new(o, "lang", json_string(i->lang));
 	if (i->version != NULL && i->version[0] != '\0')
 		json_object_set_new(o, "version", json_string(i->version));
+	if (i->tls_version[0] != '\0') {
+		json_object_set_new(o, "tls_version", json_string(i->tls_version));
+		json_object_set_new(o, "tls_cipher_suite", json_string(i->tls_cipher));
+	}
+	if (p->auth && i->tls_peer_subject != NULL) {
+		/* The leaf certificate only (the reference lists every certificate sent). */
+		json_t *certs = json_array(), *pc = json_object();
+		json_object_set_new(pc, "subject", json_string(i->tls_peer_subject));
+		json_object_set_new(pc, "spki_sha256", json_string(i->tls_peer_spki));
+		json_object_set_new(pc, "cert_sha256", json_string(i->tls_peer_cert));
+		json_array_append_new(certs, pc);
+		json_object_set_new(o, "tls_peer_certs", certs);
+	}
 	if (p->auth && i->user != NULL && i->user[0] != '\0')
 		json_object_set_new(o, "authorized_user", json_string(i->user));
 	if (i->subs != NULL && i->nsubs > 0 && (p->subs || p->subs_detail)) {

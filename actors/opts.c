@@ -201,10 +201,16 @@ nd_auth_conf_t nd_opts_auth(const nd_opts_t *o)
 				.no_auth_user = o->no_auth_user};
 }
 
+uint64_t nd_opts_tls_timeout_ms(const nd_opts_t *o)
+{
+	return o->tls.timeout_s > 0 ? (uint64_t)(o->tls.timeout_s * 1000.0 + 0.5) : 2000;
+}
+
 uint64_t nd_opts_auth_timeout_ms(const nd_opts_t *o)
 {
+	/* The reference's getDefaultAuthTimeout: with TLS, one second past the handshake's. */
 	if (o->auth_timeout_s == 0)
-		return DEFAULT_AUTH_TIMEOUT_MS;
+		return o->tls.set ? nd_opts_tls_timeout_ms(o) + 1000 : DEFAULT_AUTH_TIMEOUT_MS;
 	if (o->auth_timeout_s < 0)
 		return 0; /* the reference's timer fires at once */
 	return (uint64_t)(o->auth_timeout_s * 1000.0 + 0.5);

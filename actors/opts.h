@@ -153,6 +153,9 @@ nd_auth_conf_t nd_opts_auth(const nd_opts_t *o);
 /* The authentication timeout in milliseconds (the reference's default of 2 s for 0). */
 uint64_t nd_opts_auth_timeout_ms(const nd_opts_t *o);
 
+/* The TLS handshake timeout (tls { timeout }, default 2 s). */
+uint64_t nd_opts_tls_timeout_ms(const nd_opts_t *o);
+
 /* Checks what the reference checks when a server starts (validateOptions): returns 0, or -1
  * with its message in err (e.g. "max_payload (104857600) cannot be higher than max_pending
  * (67108864)"). */

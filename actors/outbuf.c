@@ -106,7 +106,26 @@ ssize_t nd_outbuf_write(nd_outbuf_t *ob, int fd)
 	} while (w < 0 && errno == EINTR);
 	if (w < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	size_t left = (size_t)w;
+	nd_outbuf_consume(ob, (size_t)w);
+	return w;
+}
+
+const char *nd_outbuf_front(const nd_outbuf_t *ob, size_t *len)
+{
+	for (nd_outbuf_chunk_t *c = ob->head; c != NULL; c = c->next) {
+		size_t off = c == ob->head ? ob->head_off : 0;
+		if (c->len > off) {
+			*len = c->len - off;
+			return c->data + off;
+		}
+	}
+	*len = 0;
+	return NULL;
+}
+
+void nd_outbuf_consume(nd_outbuf_t *ob, size_t n)
+{
+	size_t left = n;
 	ob->pending -= left;
 	while (left > 0) {
 		nd_outbuf_chunk_t *c = ob->head;
@@ -128,5 +147,4 @@ ssize_t nd_outbuf_write(nd_outbuf_t *ob, int fd)
 		ob->head = ob->tail = NULL;
 		ob->head_off = 0;
 	}
-	return w;
 }

@@ -32,6 +32,11 @@ void nd_outbuf_append(nd_outbuf_t *ob, const void *data, size_t n);
  * written (>= 0), or -errno; -EAGAIN when the socket is full. */
 ssize_t nd_outbuf_write(nd_outbuf_t *ob, int fd);
 
+/* For writers other than a socket (TLS): the first unwritten bytes (one chunk's worth, *len
+ * of them; NULL when empty), and dropping n bytes once written. */
+const char *nd_outbuf_front(const nd_outbuf_t *ob, size_t *len);
+void nd_outbuf_consume(nd_outbuf_t *ob, size_t n);
+
 static inline size_t nd_outbuf_pending(const nd_outbuf_t *ob)
 {
 	return ob->pending;

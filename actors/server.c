@@ -20,6 +20,7 @@
 
 #include "actors/client.h"
 #include "actors/interest.h"
+#include "actors/tls.h"
 #include "actors/lame_duck.h"
 #include "actors/listener.h"
 #include "actors/monitor.h"
@@ -55,6 +56,7 @@ struct nd_server {
 	nd_actor_t *listener;
 	nd_actor_t *lame_duck;
 	nd_interest_t *interest; /* counted for peer links; NULL without a cluster */
+	nd_tls_ctx_t *tls;       /* clients' TLS context (under mu; a reload replaces it) */
 	const nd_server_peers_t *peers;
 	void *peers_ctx;
 	char **peer_urls; /* client URLs of the other servers (INFO connect_urls), under mu */
@@ -100,12 +102,6 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 {
 	if (nd_opts_validate(opts, err, errlen) != 0)
 		return -EINVAL;
-	/* TLS is parsed and checked, not served yet: refuse to start rather than run in the
-	 * clear when TLS was asked for. */
-	if (opts->tls.set || opts->cluster.tls.set) {
-		snprintf(err, errlen, "tls is not supported by natsd yet");
-		return -EINVAL;
-	}
 	/* https needs TLS: refuse to start rather than run without what was asked for. */
 	if (opts->https_port != 0) {
 		snprintf(err, errlen,
@@ -122,9 +118,15 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 		return -EINVAL;
 	}
 	free(h);
+	nd_tls_ctx_t *tls = NULL;
+	if (opts->tls.set && nd_server_tls_ctx_from(&opts->tls, &tls, err, errlen) != 0)
+		return -EINVAL;
 	nd_server_t *s = calloc(1, sizeof(*s));
-	if (s == NULL)
+	if (s == NULL) {
+		nd_tls_ctx_unref(tls);
 		return -ENOMEM;
+	}
+	s->tls = tls;
 	pthread_mutex_init(&s->mu, NULL);
 	s->clients_head.next = s->clients_head.prev = &s->clients_head;
 	nd_opts_t copy;
@@ -409,6 +411,7 @@ long nd_server_destroy(nd_server_t *s)
 	leaks += nd_pool_destroy(s->sub_pool);
 	nd_account_destroy(s->gacc);
 	nd_interest_destroy(s->interest);
+	nd_tls_ctx_unref(s->tls);
 	for (size_t i = 0; i < s->npeer_urls; i++)
 		free(s->peer_urls[i]);
 	free(s->peer_urls);
@@ -461,6 +464,21 @@ nd_pool_t *nd_server_sub_pool(nd_server_t *s)
 const char *nd_server_id(const nd_server_t *s)
 {
 	return s->id;
+}
+
+int nd_server_tls_ctx_from(const nd_tls_opts_t *t, nd_tls_ctx_t **out, char *err, size_t errlen)
+{
+	nd_tls_settings_t ts;
+	nd_tls_settings_from_opts(t, &ts);
+	return nd_tls_ctx_create(out, &ts, true, err, errlen);
+}
+
+nd_tls_ctx_t *nd_server_tls(nd_server_t *s)
+{
+	pthread_mutex_lock(&s->mu);
+	nd_tls_ctx_t *t = s->tls != NULL ? nd_tls_ctx_ref(s->tls) : NULL;
+	pthread_mutex_unlock(&s->mu);
+	return t;
 }
 
 nd_interest_t *nd_server_interest(nd_server_t *s)
@@ -621,6 +639,9 @@ char *nd_server_client_info(nd_server_t *s, const nd_opts_t *o, uint64_t cid, co
 	    .nonce = nonce,
 	    .ldm = ldm,
 	    .cluster = s->peers != NULL ? s->peers->cluster_name(s->peers_ctx) : NULL,
+	    .tls_required = o->tls.set && !o->allow_non_tls,
+	    .tls_verify = o->tls.set && o->tls.verify,
+	    .tls_available = o->tls.set && o->allow_non_tls,
 	};
 	/* With peers, connect_urls lists this server and every other one (the reference's). */
 	size_t nurls;
@@ -709,10 +730,6 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 		*err = xstrdup(buf);
 		return -1;
 	}
-	if (opts->tls.set || opts->cluster.tls.set) {
-		*err = xstrdup("tls is not supported by natsd yet");
-		return -1;
-	}
 	char *h;
 	int p;
 	if (advertised(opts, s->port, &h, &p, buf, sizeof(buf)) != 0) {
@@ -737,18 +754,30 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 			return -1;
 		}
 	}
+	/* Certificates are read again on every reload: new connections get the new context,
+	 * established ones keep their session. */
+	nd_tls_ctx_t *tls = NULL;
+	if (opts->tls.set && nd_server_tls_ctx_from(&opts->tls, &tls, buf, sizeof(buf)) != 0) {
+		*err = xstrdup(buf);
+		nd_reload_plan_deinit(&plan);
+		nd_opts_snap_unref(old);
+		return -1;
+	}
 	nd_opts_t copy;
 	nd_opts_copy(&copy, opts);
 	nd_opts_snap_t *snap = nd_opts_snap_create(&copy);
 	pthread_mutex_lock(&s->mu);
 	nd_opts_snap_t *prev = s->snap;
 	s->snap = nd_opts_snap_ref(snap);
+	nd_tls_ctx_t *prev_tls = s->tls;
+	s->tls = tls;
 	if (plan.ports_file) {
 		delete_ports_file(s);
 		write_ports_file(s, opts);
 	}
 	pthread_mutex_unlock(&s->mu);
 	nd_opts_snap_unref(prev);
+	nd_tls_ctx_unref(prev_tls);
 	for (size_t i = 0; i < plan.n; i++)
 		nd_log_info("%s", plan.notices[i]);
 	if (plan.pid_file && opts->pid_file != NULL && opts->pid_file[0] != '\0' &&

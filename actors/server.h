@@ -65,6 +65,14 @@ nd_account_t *nd_server_global_account(nd_server_t *s);
 nd_pool_t *nd_server_sub_pool(nd_server_t *s);
 const char *nd_server_id(const nd_server_t *s);
 
+/* The clients' TLS context (a new reference), or NULL without TLS. Any thread. */
+struct nd_tls_ctx;
+struct nd_tls_ctx *nd_server_tls(nd_server_t *s);
+
+/* Builds a server-side TLS context from a tls {} block. Returns 0 or -1 (reason in err). */
+int nd_server_tls_ctx_from(const nd_tls_opts_t *t, struct nd_tls_ctx **out, char *err,
+			   size_t errlen);
+
 /* Local interest counted for peer links; NULL when no cluster is configured. */
 struct nd_interest;
 struct nd_interest *nd_server_interest(nd_server_t *s);

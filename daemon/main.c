@@ -29,9 +29,10 @@ static const char help_tls[] =
     "        verify:    true\n"
     "    }\n"
     "\n"
-    "or with --tls, --tlscert, --tlskey, --tlscacert and --tlsverify. natsd checks the\n"
-    "configuration (and -t reports its errors) but does not serve TLS yet: a server with\n"
-    "TLS configured refuses to start.\n"
+    "or with --tls, --tlscert, --tlskey, --tlscacert and --tlsverify (which implies --tls).\n"
+    "Cipher suites (TLS 1.2) and curves take the reference's names, e.g.\n"
+    "    cipher_suites: [\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"]\n"
+    "    curve_preferences: [\"X25519\", \"CurveP256\"]\n"
     "\n";
 
 /* Prints a configuration report as the reference does: "natsd: " before the first line. */

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "actors/listener.h"
+#include "actors/tls.h"
 #include "protocol/gourl.h"
 #include "runtime/io.h"
 #include "runtime/log.h"
@@ -61,6 +62,10 @@ struct nd_cluster {
 	char *host;
 	bool stopped;
 	uint64_t next_rid;
+	/* Cluster TLS (immutable after create): both directions always verify, one CA file. */
+	nd_tls_ctx_t *tls_server, *tls_client;
+	uint64_t tls_timeout_ms;
+	char tls_err[512];
 };
 
 static char *xstrdup(const char *s)
@@ -484,9 +489,39 @@ static void cluster_lame_duck(void *ctx)
 	free(info);
 }
 
+nd_tls_ctx_t *nd_cluster_tls(nd_cluster_t *cl, bool server)
+{
+	nd_tls_ctx_t *t = server ? cl->tls_server : cl->tls_client;
+	return t != NULL ? nd_tls_ctx_ref(t) : NULL;
+}
+
+uint64_t nd_cluster_tls_timeout_ms(nd_cluster_t *cl)
+{
+	return cl->tls_timeout_ms;
+}
+
+/* The reference: routes always verify each other (its RequireAndVerifyClientCert on accept);
+ * the dialling side presents the same certificate and checks the peer's with the same CAs
+ * unless insecure. */
+static int cluster_tls_create(nd_cluster_t *cl, const nd_tls_opts_t *t)
+{
+	nd_tls_settings_t ts;
+	nd_tls_settings_from_opts(t, &ts);
+	ts.verify = true;
+	if (nd_tls_ctx_create(&cl->tls_server, &ts, true, cl->tls_err, sizeof(cl->tls_err)) != 0 ||
+	    nd_tls_ctx_create(&cl->tls_client, &ts, false, cl->tls_err, sizeof(cl->tls_err)) != 0)
+		return -1;
+	cl->tls_timeout_ms = t->timeout_s > 0 ? (uint64_t)(t->timeout_s * 1000) : 2000;
+	return 0;
+}
+
 static int cluster_start(void *ctx)
 {
 	nd_cluster_t *cl = ctx;
+	if (cl->tls_err[0] != '\0') {
+		nd_log_fatal("Error configuring cluster TLS: %s", cl->tls_err);
+		return -EINVAL;
+	}
 	nd_opts_snap_t *snap = nd_server_opts(cl->srv);
 	const nd_opts_t *o = nd_opts_snap_get(snap);
 	const nd_cluster_opts_t *co = &o->cluster;
@@ -673,6 +708,14 @@ nd_cluster_t *nd_cluster_create(nd_server_t *s)
 		atomic_init(&cl->name, xstrdup(name));
 		atomic_init(&cl->dynamic, true);
 	}
+	if (o->cluster.tls.set) {
+		if (cluster_tls_create(cl, &o->cluster.tls) != 0 && cl->tls_err[0] == '\0')
+			snprintf(cl->tls_err, sizeof(cl->tls_err), "cannot create the TLS context");
+		if (o->cluster.tls.insecure)
+			nd_log_warn(
+			    "TLS certificate chain and hostname of solicited routes will not "
+			    "be verified. DO NOT USE IN PRODUCTION!");
+	}
 	nd_opts_snap_unref(snap);
 	nd_server_set_peers(s, &peers, cl);
 	return cl;
@@ -683,6 +726,8 @@ void nd_cluster_destroy(nd_cluster_t *cl)
 	if (cl == NULL)
 		return;
 	/* Actor references went with cluster_release, before the runtime. */
+	nd_tls_ctx_unref(cl->tls_server);
+	nd_tls_ctx_unref(cl->tls_client);
 	free(cl->host);
 	free(atomic_load(&cl->name));
 	for (size_t i = 0; i < cl->nold_names; i++)

@@ -37,6 +37,12 @@ bool nd_cluster_negotiate_name(nd_cluster_t *cl, const char *theirs, bool their_
  * adds "ldm":true (lame duck mode). */
 char *nd_cluster_route_info(nd_cluster_t *cl, const char *nonce, bool ldm, size_t *len);
 
+/* The cluster's TLS context for accepting (server) or dialling routes (a new reference), or
+ * NULL without cluster TLS; and its handshake timeout. */
+struct nd_tls_ctx;
+struct nd_tls_ctx *nd_cluster_tls(nd_cluster_t *cl, bool server);
+uint64_t nd_cluster_tls_timeout_ms(nd_cluster_t *cl);
+
 /* A new route id (rid). */
 uint64_t nd_cluster_next_rid(nd_cluster_t *cl);
 

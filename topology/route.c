@@ -23,6 +23,7 @@
 #include "actors/listener.h"
 #include "actors/outbuf.h"
 #include "actors/perms.h"
+#include "actors/tls.h"
 #include "protocol/gourl.h"
 #include "protocol/nkey.h"
 #include "protocol/route_parser.h"
@@ -92,6 +93,9 @@ typedef struct nd_route {
 	nd_outbuf_t out;
 	bool closing, write_armed, read_paused;
 	bool got_connect, got_info, registered;
+	nd_tls_t *tls;        /* cluster TLS: the session, started right after the TCP connect */
+	bool tls_handshaking; /* nothing else is sent or read until it completes */
+	int tls_want;
 	uint64_t epoch;          /* this connection's interest observation; 0: not observing */
 	uint64_t observer_id;    /* its id in the registry */
 	struct observation *obs; /* the observer's context */
@@ -153,10 +157,16 @@ static void update_io(nd_route_t *r)
 {
 	if (!r->io_ready)
 		return;
+	if (r->tls_handshaking) {
+		nd_io_set(&r->io, r->closing ? 0 : r->tls_want);
+		return;
+	}
 	int ev = 0;
 	if (!r->closing && !r->read_paused && !r->connecting)
 		ev |= ND_IO_READ;
-	if (r->write_armed || r->connecting)
+	bool blocked_on_read = r->tls != NULL && r->tls_want == ND_IO_READ;
+	if ((r->write_armed && !blocked_on_read) || r->connecting ||
+	    (r->tls != NULL && r->tls_want == ND_IO_WRITE))
 		ev |= ND_IO_WRITE;
 	nd_io_set(&r->io, ev);
 }
@@ -563,10 +573,22 @@ static void push_counters(nd_route_t *r)
 static void route_flush(nd_dest_t *dst)
 {
 	nd_route_t *r = (nd_route_t *)dst;
-	if (r->fd < 0 || r->connecting)
+	if (r->fd < 0 || r->connecting || r->tls_handshaking)
 		return;
 	push_counters(r);
-	ssize_t w = nd_outbuf_write(&r->out, r->fd);
+	ssize_t w;
+	if (r->tls != NULL) {
+		w = nd_tls_write_outbuf(r->tls, &r->out, &r->tls_want);
+		if (w == ND_TLS_WANT_READ || w == ND_TLS_WANT_WRITE)
+			w = -EAGAIN;
+		else if (w == ND_TLS_FAILED) {
+			nd_log_debug("%s - TLS write error: %s", r->tag, nd_tls_error(r->tls));
+			route_disconnect(r, "Write Error");
+			return;
+		}
+	} else {
+		w = nd_outbuf_write(&r->out, r->fd);
+	}
 	if (w < 0 && w != -EAGAIN) {
 		nd_log_debug("%s - Write error: %s", r->tag, strerror((int)-w));
 		route_disconnect(r, "Write Error");
@@ -974,8 +996,53 @@ static void process_input(nd_route_t *r, const char *buf, size_t len)
 	}
 }
 
+/* Cluster TLS: every record the socket has and what the session already decrypted, up to a
+ * budget per turn (the socket's level-triggered readiness brings us back for the rest). */
+static void tls_read_some(nd_route_t *r)
+{
+	size_t cap, budget = 4 * 65536;
+	char *buf = nd_delivery_read_buffer(r->d, &cap);
+	for (;;) {
+		ssize_t n = nd_tls_read(r->tls, buf, cap);
+		if (n > 0) {
+			r->last_activity_ns = realtime_ns();
+			process_input(r, buf, (size_t)n);
+			if (r->fd < 0 || r->closing)
+				return;
+			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+			if (budget == 0 && !nd_tls_has_pending(r->tls))
+				break;
+			continue;
+		}
+		if (n == ND_TLS_WANT_READ)
+			break;
+		if (n == ND_TLS_WANT_WRITE) {
+			r->tls_want = ND_IO_WRITE;
+			update_io(r);
+			break;
+		}
+		if (n == ND_TLS_CLOSED) {
+			route_disconnect(r, "Client Closed");
+		} else {
+			nd_log_debug("%s - TLS read error: %s", r->tag, nd_tls_error(r->tls));
+			route_disconnect(r, "Read Error");
+		}
+		return;
+	}
+	push_counters(r);
+	if (!r->closing && nd_delivery_over_budget(r->d)) {
+		r->read_paused = true;
+		update_io(r);
+		nd_delivery_pause(r->d, &r->dest);
+	}
+}
+
 static void read_some(nd_route_t *r)
 {
+	if (r->tls != NULL) {
+		tls_read_some(r);
+		return;
+	}
 	size_t cap;
 	char *buf = nd_delivery_read_buffer(r->d, &cap);
 	ssize_t n = read(r->fd, buf, cap);
@@ -1100,8 +1167,18 @@ static void route_disconnect(nd_route_t *r, const char *reason)
 	nd_delivery_unpause(r->d, &r->dest);
 	r->read_paused = r->write_armed = false;
 	/* Best effort for what explains the close (an -ERR): one write, never a wait. */
-	if (!r->connecting && nd_outbuf_pending(&r->out) > 0 && nd_outbuf_pending(&r->out) <= 4096)
-		(void)nd_outbuf_write(&r->out, r->fd);
+	if (!r->connecting && !r->tls_handshaking && nd_outbuf_pending(&r->out) > 0 &&
+	    nd_outbuf_pending(&r->out) <= 4096) {
+		int want;
+		if (r->tls != NULL)
+			(void)nd_tls_write_outbuf(r->tls, &r->out, &want);
+		else
+			(void)nd_outbuf_write(&r->out, r->fd);
+	}
+	nd_tls_free(r->tls);
+	r->tls = NULL;
+	r->tls_handshaking = false;
+	r->tls_want = 0;
 	close(r->fd);
 	r->fd = -1;
 	nd_outbuf_clear(&r->out);
@@ -1195,6 +1272,50 @@ static void dial(nd_route_t *r)
 	nd_timer_start(&r->write_timer, CONNECT_DELAY_MS); /* the dial timeout */
 }
 
+static void tls_handshake_step(nd_route_t *r)
+{
+	int rc = nd_tls_handshake(r->tls);
+	if (rc == ND_TLS_WANT_READ || rc == ND_TLS_WANT_WRITE) {
+		r->tls_want = rc == ND_TLS_WANT_READ ? ND_IO_READ : ND_IO_WRITE;
+		update_io(r);
+		return;
+	}
+	if (rc != 0) {
+		nd_log_error("%s - TLS route handshake error: %s", r->tag, nd_tls_error(r->tls));
+		route_disconnect(r, "TLS Handshake Failure");
+		return;
+	}
+	nd_timer_stop(&r->auth_timer);
+	r->tls_handshaking = false;
+	r->tls_want = 0;
+	nd_log_debug("%s - TLS handshake complete", r->tag);
+	nd_log_debug("%s - TLS version %s, cipher suite %s", r->tag, nd_tls_version(r->tls),
+		     nd_tls_cipher(r->tls));
+	connection_up(r);
+	read_some(r); /* the peer's first protocol bytes may have come with the handshake */
+}
+
+/* The socket is connected: with cluster TLS, the handshake comes first (no INFO in clear, as
+ * in the reference); its timeout is the block's (the auth timer serves). */
+static void socket_up(nd_route_t *r)
+{
+	nd_tls_ctx_t *ctx = nd_cluster_tls(r->cl, !r->solicited);
+	if (ctx == NULL) {
+		connection_up(r);
+		return;
+	}
+	nd_log_debug("%s - Starting TLS route %s handshake", r->tag,
+		     r->solicited ? "client" : "server");
+	r->tls = nd_tls_new(ctx, r->fd, !r->solicited);
+	nd_tls_ctx_unref(ctx);
+	if (r->solicited)
+		nd_tls_set_peer_name(r->tls, r->dial_host);
+	r->tls_handshaking = true;
+	r->tls_want = ND_IO_READ;
+	nd_timer_start(&r->auth_timer, nd_cluster_tls_timeout_ms(r->cl));
+	tls_handshake_step(r);
+}
+
 static void dial_done(nd_route_t *r)
 {
 	int err = 0;
@@ -1216,7 +1337,7 @@ static void dial_done(nd_route_t *r)
 	}
 	nd_timer_stop(&r->write_timer);
 	r->connecting = false;
-	connection_up(r);
+	socket_up(r);
 }
 
 static void on_io(nd_actor_t *self, nd_io_t *io, int events)
@@ -1228,8 +1349,15 @@ static void on_io(nd_actor_t *self, nd_io_t *io, int events)
 			dial_done(r);
 		return;
 	}
+	if (r->tls_handshaking) {
+		tls_handshake_step(r);
+		return;
+	}
 	if (events & ND_IO_WRITE)
 		route_flush(&r->dest);
+	if ((events & ND_IO_READ) && r->tls != NULL && r->tls_want == ND_IO_READ &&
+	    nd_outbuf_pending(&r->out) > 0)
+		route_flush(&r->dest); /* the session needed to read before writing */
 	if ((events & ND_IO_READ) && r->fd >= 0 && !r->closing)
 		read_some(r);
 }
@@ -1276,7 +1404,14 @@ static void on_auth_timer(nd_actor_t *self, nd_timer_t *t)
 {
 	nd_route_t *r = nd_actor_state(self);
 	(void)t;
-	if (r->got_connect || r->fd < 0)
+	if (r->fd < 0)
+		return;
+	if (r->tls_handshaking) {
+		nd_log_error("%s - TLS route handshake error: i/o timeout", r->tag);
+		route_disconnect(r, "TLS Handshake Failure");
+		return;
+	}
+	if (r->got_connect)
 		return;
 	send_err(r, "Authentication Timeout");
 	route_flush(&r->dest);
@@ -1309,7 +1444,7 @@ static void route_start(nd_actor_t *self)
 	}
 	nd_io_init(&r->io, self, r->fd, on_io);
 	r->io_ready = true;
-	connection_up(r);
+	socket_up(r);
 }
 
 static void route_stop(nd_actor_t *self)
