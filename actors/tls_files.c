@@ -169,7 +169,7 @@ static int key_pair(const char *cert_pem, size_t cert_len, const char *key_pem, 
 		}
 	}
 	if (cert == NULL) {
-		char list[512];
+		char list[256];
 		if (skipped == 0) {
 			snprintf(err, errlen,
 				 "tls: failed to find any PEM data in certificate input");
@@ -193,7 +193,7 @@ static int key_pair(const char *cert_pem, size_t cert_len, const char *key_pem, 
 		if (is_private_key(&kb.v[k]))
 			key = &kb.v[k];
 	if (key == NULL) {
-		char list[512];
+		char list[256];
 		if (kb.n == 0) {
 			snprintf(err, errlen, "tls: failed to find any PEM data in key input");
 		} else if (kb.n == 1 && strcmp(kb.v[0].type, "CERTIFICATE") == 0) {

@@ -719,9 +719,9 @@ static bool process_connect(nd_route_t *r, nd_slice_t arg)
 		bool ok = u != NULL && p != NULL && strcmp(u, co->username) == 0 &&
 			  strcmp(p, co->password != NULL ? co->password : "") == 0;
 		if (!ok) {
-			json_decref(o);
 			nd_log_error("%s - Authorization Error - user \"%s\"", r->tag,
 				     u != NULL ? u : "");
+			json_decref(o); /* u points into it */
 			send_err(r, "Authorization Violation");
 			route_disconnect(r, "Authentication Failure");
 			return false;
