@@ -390,7 +390,9 @@ void nd_tls_set_peer_name(nd_tls_t *t, const char *host)
 	X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
 	if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) == 1)
 		return; /* an address: checked against the certificate's IP SANs */
-	SSL_set_tlsext_host_name(t->ssl, host);
+	char name[256]; /* the SNI macro takes a non-const pointer */
+	snprintf(name, sizeof(name), "%s", host);
+	SSL_set_tlsext_host_name(t->ssl, name);
 	SSL_set1_host(t->ssl, host);
 }
 
