@@ -104,7 +104,10 @@ typedef struct nd_client {
 	nd_tls_t *tls;
 	bool tls_handshaking; /* waiting for the handshake to complete */
 	bool tls_sniffing;    /* allow_non_tls: the first byte (0x16 or not) decides */
-	int tls_want;         /* ND_IO_READ / ND_IO_WRITE the session waits for */
+	bool tls_first_wait;  /* handshake_first auto: waiting a moment for a ClientHello */
+	char *tls_info;       /* handshake_first: the INFO, sent once the handshake is done */
+	size_t tls_info_len;
+	int tls_want; /* ND_IO_READ / ND_IO_WRITE the session waits for */
 	nd_timer_t tls_timer;
 	bool tls_timer_ready;
 	bool cert_mapped; /* the user came from the client certificate (verify_and_map) */
@@ -1315,6 +1318,11 @@ static void tls_handshake_step(nd_client_t *c)
 	snprintf(c->tls_cipher, sizeof(c->tls_cipher), "%s", nd_tls_cipher(c->tls));
 	nd_log_debug("%s - TLS handshake complete", c->tag);
 	nd_log_debug("%s - TLS version %s, cipher suite %s", c->tag, c->tls_version, c->tls_cipher);
+	if (c->tls_info != NULL) { /* handshake_first: the INFO goes out inside TLS */
+		out_raw(c, c->tls_info, c->tls_info_len);
+		free(c->tls_info);
+		c->tls_info = NULL;
+	}
 	start_session(c);
 	update_io(c);
 	read_some(c); /* the client may have sent CONNECT with its last handshake flight */
@@ -1335,7 +1343,11 @@ static void tls_start(nd_client_t *c)
 	tls_handshake_step(c);
 }
 
-/* allow_non_tls: a handshake record starts with 0x16; anything else is the plain protocol. */
+static bool send_info_in_clear(nd_client_t *c);
+static void after_info(nd_client_t *c);
+
+/* allow_non_tls: a handshake record starts with 0x16; anything else is the plain protocol.
+ * handshake_first auto: a ClientHello before the INFO means TLS first. */
 static void tls_sniff(nd_client_t *c)
 {
 	unsigned char b;
@@ -1351,6 +1363,16 @@ static void tls_sniff(nd_client_t *c)
 	}
 	c->tls_sniffing = false;
 	nd_timer_stop(&c->tls_timer);
+	if (c->tls_first_wait) {
+		c->tls_first_wait = false;
+		if (b == 0x16) {
+			nd_timer_start(&c->tls_timer, nd_opts_tls_timeout_ms(c->o));
+			tls_start(c);
+		} else {
+			after_info(c); /* not TLS: the ordinary INFO-first flow */
+		}
+		return;
+	}
 	if (b == 0x16) {
 		tls_start(c);
 		return;
@@ -1386,6 +1408,12 @@ static void on_tls_timer(nd_actor_t *self, nd_timer_t *t)
 	(void)t;
 	if (c->closing)
 		return;
+	if (c->tls_sniffing && c->tls_first_wait) {
+		/* handshake_first auto: no ClientHello came; an older client waits for INFO. */
+		c->tls_sniffing = c->tls_first_wait = false;
+		after_info(c);
+		return;
+	}
 	if (c->tls_sniffing) {
 		c->tls_sniffing = false;
 		start_session(c);
@@ -1658,15 +1686,44 @@ static void client_start(nd_actor_t *self)
 		start_session(c);
 		return;
 	}
-	/* TLS: the INFO in clear now (a new socket takes it at once), then the handshake. */
 	nd_timer_init(&c->tls_timer, self, on_tls_timer);
 	c->tls_timer_ready = true;
-	ssize_t w = send(c->fd, info, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	free(info);
-	if (w != (ssize_t)len) {
-		client_close(c, "Write Error", false);
+	c->tls_info = info;
+	c->tls_info_len = len;
+	switch (c->o->tls.handshake_first) {
+	case ND_TLS_HANDSHAKE_FIRST_ON: /* TLS first, INFO after it (2.10.4's handshake_first) */
+		nd_timer_start(&c->tls_timer, nd_opts_tls_timeout_ms(c->o));
+		tls_start(c);
 		return;
+	case ND_TLS_HANDSHAKE_FIRST_AUTO: /* a ClientHello within the fallback, or INFO first */
+		c->tls_sniffing = c->tls_first_wait = true;
+		nd_timer_start(&c->tls_timer, c->o->tls.handshake_first_fallback_ms);
+		nd_io_set(&c->io, ND_IO_READ);
+		return;
+	default:
+		break;
 	}
+	after_info(c);
+}
+
+/* The INFO in clear (a new socket takes it at once). Returns false if the connection closed. */
+static bool send_info_in_clear(nd_client_t *c)
+{
+	ssize_t w = send(c->fd, c->tls_info, c->tls_info_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	bool ok = w == (ssize_t)c->tls_info_len;
+	free(c->tls_info);
+	c->tls_info = NULL;
+	if (!ok)
+		client_close(c, "Write Error", false);
+	return ok;
+}
+
+/* The reference's order: INFO in clear, then the client's handshake (or, with allow_non_tls,
+ * whatever the first byte says). */
+static void after_info(nd_client_t *c)
+{
+	if (!send_info_in_clear(c))
+		return;
 	nd_timer_start(&c->tls_timer, nd_opts_tls_timeout_ms(c->o));
 	if (c->o->allow_non_tls) {
 		c->tls_sniffing = true;
@@ -1700,6 +1757,8 @@ static void client_stop(nd_actor_t *self)
 		nd_timer_stop(&c->tls_timer);
 	nd_tls_free(c->tls);
 	c->tls = NULL;
+	free(c->tls_info);
+	c->tls_info = NULL;
 	nd_delivery_unmark_dirty(c->d, &c->dest);
 	nd_delivery_unpause(c->d, &c->dest);
 	nd_log_debug("%s - socket closed (%zu bytes unsent)", c->tag, nd_outbuf_pending(&c->out));
