@@ -28,7 +28,36 @@ typedef struct listener {
 	int fd;
 	nd_io_t io;
 	nd_timer_t backoff;
+	/* tls { connection_rate_limit }: new TLS connections in the current second. */
+	uint64_t rate_second;
+	int64_t rate_count, rate_rejected;
 } listener_t;
+
+/* The reference's TLS rate limiter: past connection_rate_limit new connections in one
+ * second, the next ones are refused until the second is over. */
+static bool rate_limited(listener_t *l)
+{
+	nd_opts_snap_t *snap = nd_server_opts(l->srv);
+	const nd_opts_t *o = nd_opts_snap_get(snap);
+	int64_t limit = o->tls.set ? o->tls.connection_rate_limit : 0;
+	nd_opts_snap_unref(snap);
+	if (limit <= 0)
+		return false;
+	uint64_t sec = nd_worker_now_ms(nd_actor_home(nd_actor_of_state(l))) / 1000;
+	if (sec != l->rate_second) {
+		if (l->rate_rejected > 0)
+			nd_log_warn("Rejected %lld connections due to TLS rate limiting",
+				    (long long)l->rate_rejected);
+		l->rate_second = sec;
+		l->rate_count = l->rate_rejected = 0;
+	}
+	if (l->rate_count >= limit) {
+		l->rate_rejected++;
+		return true;
+	}
+	l->rate_count++;
+	return false;
+}
 
 /* A listening socket on [::]:port that also takes IPv4 (IPV6_V6ONLY off), or -errno. */
 static int bind_dual_stack(int port, int *bound)
@@ -159,6 +188,14 @@ static void on_accept(nd_actor_t *self, nd_io_t *io, int events)
 				nd_timer_start(&l->backoff, ACCEPT_BACKOFF_MS);
 			}
 			return;
+		}
+		if (rate_limited(l)) {
+			static const char err[] =
+			    "-ERR 'Connection throttling is active. Please try again later.'\r\n";
+			ssize_t w = send(fd, err, sizeof(err) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)w;
+			close(fd);
+			continue;
 		}
 		uint64_t cid = nd_server_next_cid(l->srv);
 		if (!nd_server_client_admit(l->srv)) {
