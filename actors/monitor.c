@@ -411,6 +411,12 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 	json_object_set_new(v, "go", json_string("natsd " NATSD_VERSION));
 	json_object_set_new(v, "host", json_string(o->host));
 	json_object_set_new(v, "port", json_integer(nd_server_port(srv)));
+	if (nd_auth_required(&ac))
+		json_object_set_new(v, "auth_required", json_true());
+	if (o->tls.set && !o->allow_non_tls)
+		json_object_set_new(v, "tls_required", json_true());
+	if (o->tls.set && o->tls.verify)
+		json_object_set_new(v, "tls_verify", json_true());
 	size_t nurls;
 	char **urls = nd_server_connect_urls(srv, &nurls);
 	if (nurls > 0) {
@@ -420,8 +426,6 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 		json_object_set_new(v, "connect_urls", u);
 	}
 	nd_server_free_urls(urls, nurls);
-	if (nd_auth_required(&ac))
-		json_object_set_new(v, "auth_required", json_true());
 	json_object_set_new(v, "max_connections", json_integer(o->max_connections));
 	if (o->max_subscriptions > 0)
 		json_object_set_new(v, "max_subscriptions", json_integer(o->max_subscriptions));
@@ -451,7 +455,11 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 				json_array_append_new(u, json_string(ci.urls[i]));
 			json_object_set_new(cj, "urls", u);
 		}
-		json_object_set_new(cj, "tls_timeout", json_integer(2));
+		json_object_set_new(cj, "tls_timeout", go_float(ci.tls_timeout_s));
+		if (ci.tls) {
+			json_object_set_new(cj, "tls_required", json_true());
+			json_object_set_new(cj, "tls_verify", json_true());
+		}
 	}
 	for (size_t i = 0; i < ci.nurls; i++)
 		free(ci.urls[i]);
@@ -462,7 +470,7 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 	json_object_set_new(v, "mqtt", empty_object());
 	json_object_set_new(v, "websocket", empty_object());
 	json_object_set_new(v, "jetstream", empty_object());
-	json_object_set_new(v, "tls_timeout", json_integer(2));
+	json_object_set_new(v, "tls_timeout", go_float((double)nd_opts_tls_timeout_ms(o) / 1000.0));
 	json_object_set_new(v, "write_deadline",
 			    json_integer((json_int_t)o->write_deadline_ms * 1000000));
 	set_time(v, "start", tot.start_ns);

@@ -100,6 +100,8 @@ typedef struct nd_server_cluster_info {
 	char name[256], addr[256];
 	int port;
 	double auth_timeout_s;
+	double tls_timeout_s; /* 2 without cluster TLS, as the reference shows it */
+	bool tls;             /* cluster TLS (routes always verify) */
 	char **urls; /* configured routes as host:port; the caller frees each and the array */
 	size_t nurls;
 	long routes;

@@ -616,6 +616,8 @@ static void cluster_info(void *ctx, nd_server_cluster_info_t *out)
 	snprintf(out->addr, sizeof(out->addr), "%s", cl->host ? cl->host : "");
 	out->port = cl->port;
 	out->auth_timeout_s = co->auth_timeout_s > 0 ? co->auth_timeout_s : 2.0;
+	out->tls = co->tls.set;
+	out->tls_timeout_s = co->tls.timeout_s > 0 ? co->tls.timeout_s : 2.0;
 	out->nurls = co->nroutes;
 	out->urls = calloc(co->nroutes + 1, sizeof(char *));
 	for (size_t i = 0; i < co->nroutes; i++) {
