@@ -365,3 +365,71 @@ ND_TEST(cluster_flags, two_dynamic_natsd_agree)
 	await_route(a->port, b->port);
 	stop_all();
 }
+
+/* Routes over TLS (cluster { tls {...} }): both directions verify against the CA; the dialled
+ * address (127.0.0.1) must be in the peer's certificate. natsd with natsd and with
+ * nats-server, either side dialling. */
+static void route_tls_case(nd_server_kind_t seed_kind, nd_server_kind_t joiner_kind)
+{
+	char conf[1024], path[2][64];
+	for (int i = 0; i < 2; i++) {
+		snprintf(path[i], sizeof(path[i]), "/tmp/nd-route-tls-%d-XXXXXX", i);
+		int fd = mkstemp(path[i]);
+		cr_assert_geq(fd, 0);
+		close(fd);
+	}
+	snprintf(conf, sizeof(conf),
+		 "cluster {\n  name: c1\n  listen: 127.0.0.1:-1\n"
+		 "  tls { cert_file: \"%s/server-cert.pem\", key_file: \"%s/server-key.pem\", "
+		 "ca_file: \"%s/ca.pem\", timeout: 2 }\n}\n",
+		 ND_CERTS_DIR, ND_CERTS_DIR, ND_CERTS_DIR);
+	FILE *f = fopen(path[0], "w");
+	fputs(conf, f);
+	fclose(f);
+	const char *a_args[] = {"-c", path[0], NULL};
+	nd_test_server_t *a = start(seed_kind, a_args);
+	char routes[64];
+	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", cluster_port(a));
+	snprintf(conf, sizeof(conf),
+		 "cluster {\n  name: c1\n  listen: 127.0.0.1:-1\n  routes: [ \"%s\" ]\n"
+		 "  tls { cert_file: \"%s/server-cert.pem\", key_file: \"%s/server-key.pem\", "
+		 "ca_file: \"%s/ca.pem\", timeout: 2 }\n}\n",
+		 routes, ND_CERTS_DIR, ND_CERTS_DIR, ND_CERTS_DIR);
+	f = fopen(path[1], "w");
+	fputs(conf, f);
+	fclose(f);
+	const char *b_args[] = {"-c", path[1], NULL};
+	nd_test_server_t *b = start(joiner_kind, b_args);
+	await_route(b->port, a->port);
+	await_route(a->port, b->port);
+	/* The route port speaks TLS only: a plain peer gets no INFO in clear. */
+	int raw = nd_test_connect(cluster_port(a));
+	cr_assert_geq(raw, 0);
+	char buf[256];
+	bool eof = false;
+	size_t n = nd_test_read_idle(raw, buf, sizeof(buf), 300, &eof);
+	cr_assert_eq(n, 0, "the route port sent %zu bytes in clear", n);
+	close(raw);
+	unlink(path[0]);
+	unlink(path[1]);
+	stop_all();
+}
+
+ND_TEST(cluster_flags, routes_over_tls_natsd_natsd)
+{
+	route_tls_case(ND_SERVER_NATSD, ND_SERVER_NATSD);
+}
+
+ND_TEST(cluster_flags, routes_over_tls_natsd_seed_nats_server_joins)
+{
+	if (!nd_reference_available())
+		cr_skip_test("nats-server is not installed");
+	route_tls_case(ND_SERVER_NATSD, ND_SERVER_REFERENCE);
+}
+
+ND_TEST(cluster_flags, routes_over_tls_nats_server_seed_natsd_joins)
+{
+	if (!nd_reference_available())
+		cr_skip_test("nats-server is not installed");
+	route_tls_case(ND_SERVER_REFERENCE, ND_SERVER_NATSD);
+}
