@@ -84,8 +84,11 @@ static void setup(void)
 	start_side(&ref_side, ND_SERVER_REFERENCE);
 }
 
+static void stop_pairs(void);
+
 static void teardown(void)
 {
+	stop_pairs();
 	side_t *sides[] = {&natsd_side, &ref_side};
 	for (int i = 0; i < 2; i++) {
 		if (sides[i]->srv.proc.pid <= 0)
@@ -486,13 +489,25 @@ static void stop_pair(pair_t *p)
 	nd_test_server_stop(&p->seed);
 }
 
+static pair_t ours_pair, theirs_pair;
+
+/* The pairs are stopped by the suite's teardown too, should an assertion end the test. */
+static void stop_pairs(void)
+{
+	pair_t *pairs[] = {&ours_pair, &theirs_pair};
+	for (int i = 0; i < 2; i++) {
+		if (pairs[i]->seed.proc.pid > 0)
+			stop_pair(pairs[i]);
+		memset(pairs[i], 0, sizeof(*pairs[i]));
+	}
+}
+
 ND_TEST(monitor, cluster_endpoints_have_the_reference_shape)
 {
-	pair_t ours, theirs;
-	start_pair(&ours, ND_SERVER_NATSD);
-	start_pair(&theirs, ND_SERVER_REFERENCE);
+	start_pair(&ours_pair, ND_SERVER_NATSD);
+	start_pair(&theirs_pair, ND_SERVER_REFERENCE);
 	const char *targets[] = {"/routez", "/routez?subs=1", "/routez?subs=detail", "/varz"};
-	side_t o = {.http_port = ours.http_port}, t = {.http_port = theirs.http_port};
+	side_t o = {.http_port = ours_pair.http_port}, t = {.http_port = theirs_pair.http_port};
 	int diffs = 0;
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		json_t *a = get_json(&o, targets[i]), *b = get_json(&t, targets[i]);
@@ -508,7 +523,6 @@ ND_TEST(monitor, cluster_endpoints_have_the_reference_shape)
 		json_decref(a);
 		json_decref(b);
 	}
-	stop_pair(&ours);
-	stop_pair(&theirs);
+	stop_pairs();
 	cr_assert_eq(diffs, 0, "%d differences in shape", diffs);
 }
