@@ -1293,6 +1293,21 @@ static bool pinned_ok(nd_client_t *c)
 	return false;
 }
 
+/* In clear and best effort: what the reference queues for a client that did not start TLS
+ * (its own write never gets it out; ours tells the client why it is closed). */
+static void send_tls_required(nd_client_t *c)
+{
+	static const char err[] = "-ERR 'Secure Connection - TLS Required'\r\n";
+	nd_log_trace("%s - ->> [-ERR Secure Connection - TLS Required]", c->tag);
+	ssize_t w = send(c->fd, err, sizeof(err) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	/* Unread input would turn the close into a reset that can discard the -ERR. */
+	char sink[4096];
+	for (int i = 0; i < 16 && recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	shutdown(c->fd, SHUT_WR);
+}
+
 static void tls_handshake_step(nd_client_t *c)
 {
 	int rc = nd_tls_handshake(c->tls);
@@ -1308,6 +1323,8 @@ static void tls_handshake_step(nd_client_t *c)
 	}
 	if (rc != 0) {
 		nd_log_error("%s - TLS handshake error: %s", c->tag, nd_tls_error(c->tls));
+		if (nd_tls_failed_on_plain_text(c->tls))
+			send_tls_required(c);
 		client_close(c, "TLS Handshake Failure", false);
 		return;
 	}
@@ -1423,10 +1440,7 @@ static void on_tls_timer(nd_actor_t *self, nd_timer_t *t)
 	if (!c->tls_handshaking)
 		return;
 	nd_log_error("%s - TLS handshake timeout", c->tag);
-	/* In clear and best effort, as the reference tries to tell the client. */
-	static const char err[] = "-ERR 'Secure Connection - TLS Required'\r\n";
-	ssize_t w = send(c->fd, err, sizeof(err) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)w;
+	send_tls_required(c);
 	client_close(c, "TLS Handshake Failure", false);
 }
 

@@ -24,6 +24,7 @@ struct nd_tls_ctx {
 
 struct nd_tls {
 	SSL *ssl;
+	bool plain_text; /* the peer's first bytes were not a TLS record */
 	char err[256];
 };
 
@@ -317,10 +318,11 @@ static int result(nd_tls_t *t, int rc)
 		/* Go's wording for the most common case: a plain client on a TLS port. */
 		int why = ERR_GET_REASON(err);
 		if (why == SSL_R_WRONG_VERSION_NUMBER || why == SSL_R_HTTP_REQUEST ||
-		    why == SSL_R_HTTPS_PROXY_REQUEST || why == SSL_R_UNKNOWN_PROTOCOL)
+		    why == SSL_R_HTTPS_PROXY_REQUEST || why == SSL_R_UNKNOWN_PROTOCOL) {
 			snprintf(t->err, sizeof(t->err),
 				 "tls: first record does not look like a TLS handshake");
-		else
+			t->plain_text = true;
+		} else
 			snprintf(t->err, sizeof(t->err), "%s", reason ? reason : "TLS error");
 		ERR_clear_error();
 		return ND_TLS_FAILED;
@@ -399,6 +401,11 @@ void nd_tls_set_peer_name(nd_tls_t *t, const char *host)
 const char *nd_tls_error(const nd_tls_t *t)
 {
 	return t->err[0] ? t->err : "TLS error";
+}
+
+bool nd_tls_failed_on_plain_text(const nd_tls_t *t)
+{
+	return t->plain_text;
 }
 
 const char *nd_tls_version(const nd_tls_t *t)

@@ -82,6 +82,10 @@ ssize_t nd_tls_write_outbuf(nd_tls_t *t, struct nd_outbuf *ob, int *want_events)
  * like a TLS handshake", ...) or OpenSSL's reason. */
 const char *nd_tls_error(const nd_tls_t *t);
 
+/* True if the handshake failed because the peer spoke something other than TLS (a plain
+ * NATS client on a TLS port). */
+bool nd_tls_failed_on_plain_text(const nd_tls_t *t);
+
 /* After the handshake: "1.2" / "1.3", the suite's IANA name. */
 const char *nd_tls_version(const nd_tls_t *t);
 const char *nd_tls_cipher(const nd_tls_t *t);
