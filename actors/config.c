@@ -1588,6 +1588,7 @@ INT_FIELD(apply_max_connections, max_connections)
 INT_FIELD(apply_max_traced_msg_len, max_traced_msg_len)
 INT_FIELD(apply_max_subscriptions, max_subscriptions)
 INT_FIELD(apply_ping_max, ping_max)
+INT_FIELD(apply_https_port, https_port)
 INT_FIELD(apply_connect_error_reports, connect_error_reports)
 INT_FIELD(apply_reconnect_error_reports, reconnect_error_reports)
 
@@ -1617,6 +1618,17 @@ static void apply_http(cfg_t *c, const nd_conf_entry_t *e)
 	free(c->o->http_host);
 	c->o->http_host = host != NULL ? host : xstrdup("");
 	c->o->http_port = port;
+}
+
+static void apply_https(cfg_t *c, const nd_conf_entry_t *e)
+{
+	char *host;
+	int port;
+	if (!parse_listen(c, e->value, &host, &port))
+		return;
+	free(c->o->http_host);
+	c->o->http_host = host != NULL ? host : xstrdup("");
+	c->o->https_port = port;
 }
 
 static void apply_log_size_limit(cfg_t *c, const nd_conf_entry_t *e)
@@ -1768,6 +1780,8 @@ static const directive_t directives[] = {
     {NAMES("logtime"), apply_logtime},
     {NAMES("authorization"), apply_authorization},
     {NAMES("http"), apply_http},
+    {NAMES("https"), apply_https},
+    {NAMES("https_port"), apply_https_port},
     {NAMES("http_port", "monitor_port"), apply_http_port},
     {NAMES("http_base_path"), apply_http_base_path},
     {NAMES("logfile", "log_file"), apply_log_file},
@@ -1805,7 +1819,7 @@ static const directive_t directives[] = {
 	   "root_operators", "root_operator", "resolver", "account_resolver", "accounts_resolver",
 	   "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "trusted",
 	   "trusted_keys", "system_account", "system", "ocsp", "server_tags", "default_js_domain",
-	   "https", "https_port", "prof_port"),
+	   "prof_port"),
      apply_unsupported},
 };
 

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "actors/http_server.h"
 
+#include "actors/tls.h"
+
 #include <errno.h>
 #include <http_parser.h>
 #include <netinet/in.h>
@@ -73,6 +75,7 @@ static void srv_unref(nd_http_server_t *s)
 		return;
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	nd_tls_ctx_unref(s->o.tls);
 	free(s->peers);
 	free(s->host);
 	free(s);
@@ -172,6 +175,9 @@ struct conn {
 	bool draining; /* write side shut after an error answer: discard input, then close */
 	size_t drained;
 	uint8_t peer[16]; /* its address, IPv4 mapped into IPv6 (the per-peer count) */
+	nd_tls_t *tls;    /* HTTPS: the session */
+	bool handshaking; /* nothing is read or written until the handshake completes */
+	int tls_want;     /* the readiness the session waits for */
 };
 
 static void conn_close(conn_t *c)
@@ -231,6 +237,8 @@ static void update(conn_t *c)
 	}
 	if (c->blocked)
 		ev |= ND_IO_WRITE;
+	if (c->tls != NULL && c->tls_want != 0)
+		ev = c->handshaking ? c->tls_want : ev | c->tls_want;
 	nd_io_set(&c->io, ev);
 }
 
@@ -239,6 +247,10 @@ static void update(conn_t *c)
  * answer. */
 static void begin_drain(conn_t *c)
 {
+	if (c->tls != NULL) { /* the answer went out in full records: nothing to linger for */
+		conn_close(c);
+		return;
+	}
 	shutdown(c->fd, SHUT_WR);
 	c->draining = true;
 	c->read_closed = true;
@@ -247,6 +259,43 @@ static void begin_drain(conn_t *c)
 }
 
 static void parse_more(conn_t *c);
+
+/* send() or the TLS session's write, with errno as send() leaves it. */
+static ssize_t conn_send(conn_t *c, const char *p, size_t n)
+{
+	if (c->tls == NULL)
+		return send(c->fd, p, n, MSG_NOSIGNAL);
+	c->tls_want = 0;
+	ssize_t w = nd_tls_write(c->tls, p, n);
+	if (w >= 0)
+		return w;
+	if (w == ND_TLS_WANT_WRITE || w == ND_TLS_WANT_READ) {
+		c->tls_want = w == ND_TLS_WANT_WRITE ? ND_IO_WRITE : ND_IO_READ;
+		errno = EAGAIN;
+	} else {
+		errno = EIO;
+	}
+	return -1;
+}
+
+/* recv() or the TLS session's read (0 at the end), with errno as recv() leaves it. */
+static ssize_t conn_recv(conn_t *c, char *p, size_t n)
+{
+	if (c->tls == NULL)
+		return recv(c->fd, p, n, 0);
+	ssize_t r = nd_tls_read(c->tls, p, n);
+	if (r >= 0)
+		return r;
+	if (r == ND_TLS_CLOSED)
+		return 0;
+	if (r == ND_TLS_WANT_READ || r == ND_TLS_WANT_WRITE) {
+		c->tls_want = r == ND_TLS_WANT_WRITE ? ND_IO_WRITE : 0;
+		errno = EAGAIN;
+	} else {
+		errno = EIO;
+	}
+	return -1;
+}
 
 /* Writes answers in sequence order until the socket would block. */
 static void pump(conn_t *c)
@@ -262,7 +311,7 @@ static void pump(conn_t *c)
 			c->out_close = s->close;
 			s->data = NULL;
 		}
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		ssize_t n = conn_send(c, c->out + c->out_off, c->out_len - c->out_off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -374,7 +423,7 @@ static void on_readable(conn_t *c)
 	}
 	if (c->in_len == sizeof(c->in))
 		return; /* unparsed bytes wait for room in the pipeline */
-	ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	ssize_t n = conn_recv(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -396,10 +445,31 @@ static void on_readable(conn_t *c)
 static void on_io(nd_actor_t *self, nd_io_t *io, int events)
 {
 	conn_t *c = nd_actor_state(self);
+	if (c->handshaking) {
+		int rc = nd_tls_handshake(c->tls);
+		if (rc == ND_TLS_WANT_READ || rc == ND_TLS_WANT_WRITE) {
+			c->tls_want = rc == ND_TLS_WANT_READ ? ND_IO_READ : ND_IO_WRITE;
+			update(c);
+			return;
+		}
+		if (rc != 0) {
+			nd_log_debug("http: TLS handshake error: %s", nd_tls_error(c->tls));
+			conn_close(c);
+			return;
+		}
+		c->handshaking = false;
+		c->tls_want = 0;
+		events = ND_IO_READ; /* the request may have come with the last flight */
+	}
 	if (events & ND_IO_WRITE)
 		pump(c);
-	if ((events & ND_IO_READ) && !nd_actor_stopping(self))
+	if ((events & ND_IO_READ) && !nd_actor_stopping(self)) {
 		on_readable(c);
+		/* What the session already decrypted announces itself with no socket event. */
+		while (c->tls != NULL && !nd_actor_stopping(self) && !c->draining &&
+		       c->in_len < sizeof(c->in) && nd_tls_has_pending(c->tls))
+			on_readable(c);
+	}
 	if (!nd_actor_stopping(self))
 		pump(c);
 	update(c);
@@ -473,6 +543,11 @@ static void conn_start(nd_actor_t *self)
 	nd_timer_init(&c->read_timer, self, on_read_timer);
 	nd_timer_init(&c->write_timer, self, on_write_timer);
 	nd_io_init(&c->io, self, c->fd, on_io);
+	if (s->o.tls != NULL) { /* HTTPS: the handshake first, inside the header timeout */
+		c->tls = nd_tls_new(s->o.tls, c->fd, true);
+		c->handshaking = true;
+		c->tls_want = ND_IO_READ;
+	}
 	/* The first request has the header timeout from the accept, as Go's read deadline. */
 	set_read_timer(c, RT_HEADER);
 	update(c);
@@ -543,6 +618,8 @@ static void conn_stop(nd_actor_t *self)
 	}
 	nd_http_parser_destroy(c->parser);
 	c->parser = NULL;
+	nd_tls_free(c->tls);
+	c->tls = NULL;
 	free(c->out);
 	c->out = NULL;
 	for (int i = 0; i < ND_HTTP_PIPELINE_MAX; i++) {
@@ -709,6 +786,8 @@ int nd_http_server_start(nd_http_server_t **out, nd_runtime_t *rt, const nd_http
 	s->o = *o;
 	s->host = o->host != NULL ? strdup(o->host) : NULL;
 	s->o.host = s->host;
+	if (o->tls != NULL)
+		s->o.tls = nd_tls_ctx_ref(o->tls);
 	if (s->o.header_timeout_ms == 0)
 		s->o.header_timeout_ms = ND_HTTP_DEFAULT_HEADER_TIMEOUT_MS;
 	if (s->o.idle_timeout_ms == 0)

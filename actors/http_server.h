@@ -37,6 +37,7 @@ typedef struct nd_http_server_opts {
 	unsigned write_timeout_ms;  /* a response blocked on a slow reader: 10 s */
 	size_t max_header_bytes;    /* request line + headers: 1 MiB, as the reference */
 	unsigned max_conns;         /* concurrent HTTP connections; more are closed: 1024 */
+	struct nd_tls_ctx *tls;     /* HTTPS with this context (referenced), or NULL */
 } nd_http_server_opts_t;
 
 #define ND_HTTP_DEFAULT_HEADER_TIMEOUT_MS 10000

@@ -433,9 +433,10 @@ static void handle_varz(mon_state_t *st, nd_http_reply_t *r, const char *callbac
 			    json_integer((json_int_t)o->ping_interval_ms * 1000000));
 	json_object_set_new(v, "ping_max", json_integer(o->ping_max));
 	json_object_set_new(v, "http_host", json_string(st->m->host));
-	json_object_set_new(v, "http_port", json_integer(st->m->port));
+	bool https = nd_server_https(srv);
+	json_object_set_new(v, "http_port", json_integer(https ? o->http_port : st->m->port));
 	json_object_set_new(v, "http_base_path", json_string(st->m->base));
-	json_object_set_new(v, "https_port", json_integer(0));
+	json_object_set_new(v, "https_port", json_integer(https ? st->m->port : 0));
 	json_object_set_new(v, "auth_timeout",
 			    go_float((double)nd_opts_auth_timeout_ms(o) / 1000.0));
 	json_object_set_new(v, "max_control_line", json_integer(o->max_control_line));
@@ -1448,7 +1449,7 @@ static void http_handler(void *ctx, const nd_http_request_t *req, nd_http_reply_
 }
 
 int nd_monitor_start(nd_monitor_t **out, nd_server_t *srv, const char *host, int port,
-		     const char *base_path, int *bound_port)
+		     const char *base_path, struct nd_tls_ctx *tls, int *bound_port)
 {
 	nd_monitor_t *m = calloc(1, sizeof(*m));
 	if (m == NULL)
@@ -1469,7 +1470,7 @@ int nd_monitor_start(nd_monitor_t **out, nd_server_t *srv, const char *host, int
 	mon_state_t *st = nd_actor_state(m->actor);
 	st->m = m;
 	nd_actor_start(m->actor);
-	nd_http_server_opts_t ho = {.host = m->host, .port = port};
+	nd_http_server_opts_t ho = {.host = m->host, .port = port, .tls = tls};
 	int rc =
 	    nd_http_server_start(&m->http, nd_server_runtime(srv), &ho, http_handler, m, &m->port);
 	if (rc != 0) {

@@ -12,10 +12,11 @@
 typedef struct nd_monitor nd_monitor_t;
 
 /* Starts the monitor and its HTTP listener on host:port (port -1: random) with every path
- * under base_path ("" or NULL: none). Returns 0 and the bound port, or -errno (the listener
- * could not bind). The runtime must be running. */
+ * under base_path ("" or NULL: none); HTTPS with tls (referenced) when not NULL. Returns 0
+ * and the bound port, or -errno (the listener could not bind). The runtime must be running. */
+struct nd_tls_ctx;
 int nd_monitor_start(nd_monitor_t **out, nd_server_t *srv, const char *host, int port,
-		     const char *base_path, int *bound_port);
+		     const char *base_path, struct nd_tls_ctx *tls, int *bound_port);
 
 /* Stops the listener and the actor. Call before the runtime shuts down; not from a worker. */
 void nd_monitor_stop(nd_monitor_t *m);

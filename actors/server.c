@@ -73,6 +73,7 @@ struct nd_server {
 	_Atomic int64_t config_ns;
 	nd_monitor_t *monitor;
 	int http_port;
+	bool https;                    /* the monitoring port serves HTTPS */
 	struct nd_client_info *closed; /* ring of max_closed_clients, under mu */
 	size_t closed_cap, closed_next, closed_n;
 };
@@ -102,10 +103,14 @@ int nd_server_create(nd_server_t **out, const nd_opts_t *opts, char *err, size_t
 {
 	if (nd_opts_validate(opts, err, errlen) != 0)
 		return -EINVAL;
-	/* https needs TLS: refuse to start rather than run without what was asked for. */
-	if (opts->https_port != 0) {
-		snprintf(err, errlen,
-			 "monitoring over https (https_port) is not supported by natsd yet");
+	/* The reference's checks of the monitoring ports. */
+	if (opts->http_port != 0 && opts->https_port != 0) {
+		snprintf(err, errlen, "can't specify both HTTP (%d) and HTTPs (%d) ports",
+			 opts->http_port, opts->https_port);
+		return -EINVAL;
+	}
+	if (opts->https_port != 0 && (!opts->tls.set || opts->tls.cert_file == NULL)) {
+		snprintf(err, errlen, "TLS cert and key required for HTTPS");
 		return -EINVAL;
 	}
 	char *h;
@@ -253,7 +258,7 @@ static void write_ports_file(nd_server_t *s, const nd_opts_t *o)
 	if (s->http_port > 0) {
 		char mon[4096];
 		const char *hh = o->http_host != NULL && o->http_host[0] ? o->http_host : o->host;
-		client_urls("http", hh, s->http_port, mon, sizeof(mon));
+		client_urls(s->https ? "https" : "http", hh, s->http_port, mon, sizeof(mon));
 		n = asprintf(&json, "{\"nats\":[%s],\"monitoring\":[%s]}", urls, mon);
 	} else {
 		n = asprintf(&json, "{\"nats\":[%s]}", urls);
@@ -348,16 +353,31 @@ int nd_server_start(nd_server_t *s)
 	clock_gettime(CLOCK_REALTIME, &now);
 	s->start_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	atomic_store(&s->config_ns, s->start_ns);
-	if (o->http_port != 0) {
+	if (o->http_port != 0 || o->https_port != 0) {
 		const char *hh = o->http_host != NULL && o->http_host[0] ? o->http_host : o->host;
-		rc = nd_monitor_start(&s->monitor, s, hh, o->http_port, o->http_base_path,
+		bool https = o->https_port != 0;
+		/* HTTPS uses the clients' certificate and never asks for one (the reference). */
+		nd_tls_ctx_t *tls = NULL;
+		if (https) {
+			nd_tls_opts_t t = o->tls;
+			t.verify = false;
+			if (nd_server_tls_ctx_from(&t, &tls, err, sizeof(err)) != 0) {
+				nd_log_fatal("%s", err);
+				return -EINVAL;
+			}
+		}
+		int want = https ? o->https_port : o->http_port;
+		rc = nd_monitor_start(&s->monitor, s, hh, want, o->http_base_path, tls,
 				      &s->http_port);
+		nd_tls_ctx_unref(tls);
 		if (rc != 0) {
 			nd_log_fatal("Can't listen to the monitor port: listen tcp %s:%d: %s", hh,
-				     o->http_port, strerror(-rc));
+				     want, strerror(-rc));
 			return rc;
 		}
-		nd_log_info("Starting http monitor on %s:%d", hh, s->http_port);
+		s->https = https;
+		nd_log_info("Starting %s monitor on %s:%d", https ? "https" : "http", hh,
+			    s->http_port);
 	}
 	s->listener = nd_listener_start(s, fd);
 	char hp[300];
@@ -880,6 +900,11 @@ nd_client_info_t *nd_server_closed_list(nd_server_t *s, size_t *n)
 int64_t nd_server_config_time(nd_server_t *s)
 {
 	return atomic_load(&s->config_ns);
+}
+
+bool nd_server_https(const nd_server_t *s)
+{
+	return s->https;
 }
 
 int nd_server_http_port(const nd_server_t *s)

@@ -197,6 +197,9 @@ void nd_server_totals(nd_server_t *s, nd_server_totals_t *out);
 /* When the configuration was last loaded (start or reload), CLOCK_REALTIME ns. */
 int64_t nd_server_config_time(nd_server_t *s);
 
+/* True if the monitoring port serves HTTPS. */
+bool nd_server_https(const nd_server_t *s);
+
 /* The monitoring port actually bound, 0 without monitoring. */
 int nd_server_http_port(const nd_server_t *s);
 

@@ -213,7 +213,7 @@ ND_TEST(cli, flags_not_supported_yet)
 	RUN(&r, "--routes", "nats://[::1");
 	expect(&r, 1, "", "natsd: --routes: error parsing route url [\"nats://[::1\"]\n");
 	RUN(&r, "-DV", "-ms", "8443");
-	expect(&r, 1, "", "natsd: -ms: https_port is not supported by natsd yet\n");
+	expect(&r, 1, "", "natsd: TLS cert and key required for HTTPS\n");
 	RUN(&r, "-p", "70000");
 	cr_assert_eq(r.code, 1);
 	cr_assert_not_null(strstr(r.err, "70000"), "%s", r.err);
