@@ -1090,3 +1090,106 @@ TLS_SCENARIO(garbage_and_storm)
 	natsSubscription_Destroy(svc);
 	natsConnection_Destroy(nc);
 }
+
+/* ---- reload and HTTPS */
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	cr_assert(in != NULL && out != NULL, "%s -> %s", from, to);
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		cr_assert_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+}
+
+/* SIGHUP reads the certificate files again: new clients get the new certificate, a client
+ * connected before keeps its session. */
+TLS_SCENARIO(reload_certificates)
+{
+	char cert[512], key[512], block[2048];
+	snprintf(cert, sizeof(cert), "%s/reload-%d-cert.pem", certs.dir, (int)getpid());
+	snprintf(key, sizeof(key), "%s/reload-%d-key.pem", certs.dir, (int)getpid());
+	copy_file(certs.server_cert, cert);
+	copy_file(certs.server_key, key);
+	snprintf(block, sizeof(block), "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n}\n", cert,
+		 key);
+	tls_server_t *s = start_server(kind, "%s", block);
+	client_cfg_t good = {.secure = true, .ca = certs.ca};
+	client_cfg_t other = {.secure = true, .ca = certs.wrong_ca};
+	natsConnection *before = must_connect(s->srv.port, &good, "before the reload");
+	must_not_connect(s->srv.port, &other, "the other CA before the reload");
+
+	copy_file(certs.wrong_server_cert, cert);
+	copy_file(certs.wrong_server_key, key);
+	size_t mark = s->srv.proc.log_len;
+	nd_proc_signal(&s->srv.proc, SIGHUP);
+	bool reloaded = false;
+	for (int i = 0; i < 100 && !reloaded; i++) {
+		nd_proc_wait_output(&s->srv.proc, "Reloaded server configuration", 50);
+		reloaded = strstr(s->srv.proc.log + mark, "Reloaded server configuration") != NULL;
+	}
+	cr_assert(reloaded, "no reload: %s", s->srv.proc.log + mark);
+
+	natsConnection *after = must_connect(s->srv.port, &other, "the new CA after the reload");
+	must_not_connect(s->srv.port, &good, "the old CA after the reload");
+	roundtrip(before, "the connection made before the reload");
+	roundtrip(after, "a connection made after the reload");
+	natsConnection_Destroy(before);
+	natsConnection_Destroy(after);
+	unlink(cert);
+	unlink(key);
+}
+
+/* The monitoring port over HTTPS (https_port) with the clients' certificate. */
+TLS_SCENARIO(https_monitoring)
+{
+	char block[2048];
+	tls_block(block, sizeof(block), "");
+	/* start_server asks for -m -1 (plain); this one needs https instead. */
+	cr_assert_lt(nservers, MAX_SERVERS);
+	tls_server_t *s = &servers[nservers++];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	snprintf(s->conf, sizeof(s->conf), "%s/https-%d-%d.conf", certs.dir, (int)getpid(),
+		 nservers);
+	FILE *f = fopen(s->conf, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "host: 127.0.0.1\n%s", block);
+	fclose(f);
+	const char *extra[] = {"-c", s->conf, "-ms", "-1", NULL};
+	cr_assert_eq(nd_test_server_start(&s->srv, kind, extra), 0, "%s", s->srv.proc.log);
+	s->running = true;
+	cr_assert(nd_proc_wait_output(&s->srv.proc, "Starting https monitor on ", 5000), "%s",
+		  s->srv.proc.log);
+	const char *p = strstr(s->srv.proc.log, "Starting https monitor on ");
+	const char *eol = strchr(p, '\n');
+	while (eol > p && *eol != ':')
+		eol--;
+	int port = atoi(eol + 1);
+
+	raw_tls_t t;
+	memset(&t, 0, sizeof(t));
+	t.fd = nd_test_connect(port);
+	cr_assert_geq(t.fd, 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(t.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t.ctx = client_ctx(certs.ca, NULL, NULL);
+	t.ssl = SSL_new(t.ctx);
+	SSL_set_fd(t.ssl, t.fd);
+	SSL_set1_host(t.ssl, "127.0.0.1");
+	cr_assert_eq(SSL_connect(t.ssl), 1, "HTTPS handshake failed");
+	raw_tls_write(&t, "GET /varz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+	char buf[65536];
+	bool eof = false;
+	size_t n = raw_tls_read_until(&t, buf, sizeof(buf), "\"https_port\"", 5000, &eof);
+	buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = '\0';
+	cr_assert_not_null(strstr(buf, "HTTP/1.1 200"), "%s", buf);
+	/* natsd shows the port it bound, the reference the one configured (-1: random). */
+	char want[64];
+	snprintf(want, sizeof(want), "\"https_port\": %d", kind == ND_SERVER_NATSD ? port : -1);
+	cr_assert_not_null(strstr(buf, want), "%s", buf);
+	raw_tls_close(&t);
+}
