@@ -2,7 +2,7 @@
  *
  *   natsd-bench list
  *   natsd-bench run [--host H] [--port P] [--sub-port P2] [--server-pid PID] [--scale X]
- *                   [--json F]
+ *                   [--json F] [--tls-ca FILE]
  *                   [--pubs N] [--subs N] [--size B] [--msgs N] [--queue] [--rate R] NAME|all
  *     (the options reshape the named scenario: e.g. 'run --pubs 4 --subs 2 --size 256
  *      pubsub_16b', or 'run --rate 5000 reqrep_1' for fixed-rate latency)
@@ -12,7 +12,14 @@
  * compare starts each server fresh for every measurement, on a random port, alternating the
  * order (natsd first in even rounds, nats-server first in odd ones), and prints the median of
  * the rounds per server and the ratio natsd / nats-server. With --pin the server runs on CPU 0
- * and the generator on CPU 1; without it both float. */
+ * and the generator on CPU 1; without it both float.
+ *
+ * The tls_* scenarios run against servers that require TLS: compare makes a CA and a server
+ * certificate once per run (openssl CLI, EC P-256, SAN IP:127.0.0.1 and DNS:localhost) in a
+ * temporary directory, starts both servers with the same configuration file (host, port -1,
+ * tls { cert_file, key_file }), trusts the CA on the client side, and removes the directory at
+ * exit. 'run' uses TLS for them too, trusting --tls-ca FILE (or, without it, any certificate).
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,13 +56,19 @@ static const scenario_t scenarios[] = {
      * two-server cluster of each kind). */
     {"cluster_16b", SC_PUBSUB, 1, 1, false, 16, 2000000, 0, true},
     {"cluster_1k", SC_PUBSUB, 1, 1, false, 1024, 500000, 0, true},
+    /* Over TLS (compare gives both servers the same certificate): 1->1 as pubsub_*, and new
+     * connections per second, 4 threads opening 2,000 connections in all (connect, INFO, TLS
+     * handshake, CONNECT, PING/PONG, close). */
+    {"tls_pubsub_16b", SC_PUBSUB, 1, 1, false, 16, 2000000, 0, false, true},
+    {"tls_pubsub_1k", SC_PUBSUB, 1, 1, false, 1024, 500000, 0, false, true},
+    {"tls_handshakes", SC_CONNECT, 4, 0, false, 0, 2000, 0, false, true},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
 static scenario_t scaled(const scenario_t *s, double scale)
 {
 	scenario_t c = *s;
-	if (c.kind == SC_PUBSUB || c.kind == SC_REQREP) {
+	if (c.kind == SC_PUBSUB || c.kind == SC_REQREP || c.kind == SC_CONNECT) {
 		c.msgs = (long)((double)c.msgs * scale);
 		if (c.msgs < 1)
 			c.msgs = 1;
@@ -70,6 +84,83 @@ static void pin_self(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* ---- TLS certificates ---- */
+
+static char tls_dir[64];   /* the temporary directory, "" when none */
+static char tls_conf[128]; /* the servers' configuration file in it */
+static char tls_ca[128];   /* the CA the client trusts */
+
+static const char *const tls_files[] = {"ca-key.pem",  "ca.pem",     "server-key.pem",
+					"server.csr",  "ext.cnf",    "server-cert.pem",
+					"server.conf", "openssl.log"};
+
+static void tls_certs_remove(void)
+{
+	if (tls_dir[0] == '\0')
+		return;
+	char path[160];
+	for (size_t i = 0; i < sizeof(tls_files) / sizeof(tls_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tls_dir, tls_files[i]);
+		unlink(path);
+	}
+	rmdir(tls_dir);
+	tls_dir[0] = '\0';
+}
+
+/* Makes a CA and a server certificate it signs (EC P-256, SAN IP:127.0.0.1 and DNS:localhost)
+ * with the openssl CLI, and the configuration file both servers take. Once per run. */
+static bool tls_certs_make(void)
+{
+	if (tls_dir[0] != '\0')
+		return true;
+	snprintf(tls_dir, sizeof(tls_dir), "/tmp/natsd-bench-tls-XXXXXX");
+	if (mkdtemp(tls_dir) == NULL) {
+		tls_dir[0] = '\0';
+		perror("bench: mkdtemp");
+		return false;
+	}
+	atexit(tls_certs_remove);
+	char cmd[2048];
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "cd '%s' && exec >openssl.log 2>&1 && "
+	    "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca-key.pem && "
+	    "openssl req -x509 -new -key ca-key.pem -sha256 -days 2 -subj '/CN=natsd-bench CA' "
+	    "-addext basicConstraints=critical,CA:TRUE "
+	    "-addext keyUsage=critical,keyCertSign,cRLSign -out ca.pem && "
+	    "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "
+	    "server-key.pem && "
+	    "openssl req -new -key server-key.pem -subj /CN=localhost -out server.csr && "
+	    "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\n"
+	    "keyUsage=critical,digitalSignature\\nextendedKeyUsage=serverAuth\\n' >ext.cnf && "
+	    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -set_serial 2 "
+	    "-days 2 -sha256 -extfile ext.cnf -out server-cert.pem",
+	    tls_dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench: making the test certificates failed (see below)\n");
+		snprintf(cmd, sizeof(cmd), "cat '%s/openssl.log' >&2", tls_dir);
+		if (system(cmd) != 0)
+			fputs("bench: no openssl log\n", stderr);
+		return false;
+	}
+	snprintf(tls_ca, sizeof(tls_ca), "%s/ca.pem", tls_dir);
+	snprintf(tls_conf, sizeof(tls_conf), "%s/server.conf", tls_dir);
+	FILE *f = fopen(tls_conf, "w");
+	if (f == NULL)
+		return false;
+	fprintf(f,
+		"# natsd-bench: the same file for natsd and nats-server\n"
+		"host: 127.0.0.1\n"
+		"port: -1\n"
+		"tls {\n"
+		"  cert_file: \"%s/server-cert.pem\"\n"
+		"  key_file: \"%s/server-key.pem\"\n"
+		"}\n",
+		tls_dir, tls_dir);
+	fclose(f);
+	return bconn_tls_init(tls_ca);
+}
+
 /* ---- servers ---- */
 
 typedef struct server_proc {
@@ -79,13 +170,20 @@ typedef struct server_proc {
 } server_proc_t;
 
 /* Starts path on 127.0.0.1 with a random client port; with cluster, also a random route port
- * and, if route_port > 0, a route to it. */
-static int server_start(server_proc_t *s, const char *path, bool pin, bool cluster, int route_port)
+ * and, if route_port > 0, a route to it. With conf, the address and port come from that file
+ * (the TLS scenarios). */
+static int server_start(server_proc_t *s, const char *path, bool pin, bool cluster, int route_port,
+			const char *conf)
 {
 	char routes[64];
 	snprintf(routes, sizeof(routes), "nats://127.0.0.1:%d", route_port);
 	const char *argv[16] = {path, "-a", "127.0.0.1", "-p", "-1"};
 	int argc = 5;
+	if (conf != NULL) {
+		argv[1] = "-c";
+		argv[2] = conf;
+		argc = 3;
+	}
 	if (cluster) {
 		argv[argc++] = "--cluster";
 		argv[argc++] = "nats://127.0.0.1:-1";
@@ -165,7 +263,7 @@ static void server_stop(server_proc_t *s)
 
 static void print_result(const char *name, const char *server, const bench_result_t *r)
 {
-	printf("%-12s %-12s %14.1f %-9s cpu %.2f lost %llu", name, server, r->value, r->unit,
+	printf("%-14s %-12s %14.1f %-9s cpu %.2f lost %llu", name, server, r->value, r->unit,
 	       r->client_cpu, (unsigned long long)r->lost);
 	if (r->server_cpu > 0)
 		printf(" server cpu %.2f (%.3f us/msg)", r->server_cpu, r->server_us_per_msg);
@@ -238,6 +336,7 @@ static int cmd_run(int argc, char **argv)
 	int port = 4222, sub_port = 0;
 	pid_t pid = 0;
 	double scale = 1.0;
+	const char *tls_ca_file = NULL;
 	/* Overrides of the named scenario's shape: -1 = keep. */
 	long msgs = -1;
 	int pubs = -1, subs = -1, size = -1, queue = -1;
@@ -267,6 +366,8 @@ static int cmd_run(int argc, char **argv)
 			scale = atof(argv[++i]);
 		else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
 			json = argv[++i];
+		else if (strcmp(argv[i], "--tls-ca") == 0 && i + 1 < argc)
+			tls_ca_file = argv[++i];
 		else
 			name = argv[i];
 	}
@@ -275,7 +376,7 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	FILE *jf = json ? fopen(json, "w") : NULL;
-	bench_target_t t = {host, port, pid, sub_port, 0};
+	bench_target_t t = {host, port, pid, sub_port, 0, false};
 	int rc = 0;
 	for (size_t i = 0; i < NSCEN; i++) {
 		if (strcmp(name, "all") != 0 && strcmp(name, scenarios[i].name) != 0)
@@ -293,6 +394,11 @@ static int cmd_run(int argc, char **argv)
 			sc.queue = true;
 		if (rate >= 0)
 			sc.rate = rate;
+		t.tls = sc.tls;
+		if (sc.tls && !bconn_tls_init(tls_ca_file)) {
+			rc = 1;
+			continue;
+		}
 		bench_result_t r;
 		if (scenario_run(&sc, &t, &r) != 0) {
 			fprintf(stderr, "%s: %s\n", sc.name, r.note);
@@ -348,6 +454,11 @@ static int cmd_compare(int argc, char **argv)
 	}
 	if (pin)
 		pin_self(1);
+	for (size_t i = 0; i < NSCEN; i++)
+		if (scenarios[i].tls && selected(only, scenarios[i].name) && !tls_certs_make()) {
+			fputs("natsd-bench compare: cannot make the TLS certificates\n", stderr);
+			return 1;
+		}
 	FILE *jf = json ? fopen(json, "w") : NULL;
 	static double values[NSCEN][2][MAX_ROUNDS], cpu[NSCEN][2][MAX_ROUNDS],
 	    p99[NSCEN][2][MAX_ROUNDS], usmsg[NSCEN][2][MAX_ROUNDS];
@@ -363,14 +474,16 @@ static int cmd_compare(int argc, char **argv)
 			for (int k = 0; k < 2; k++) {
 				int which = (round % 2 == 0) ? k : 1 - k; /* A B, then B A */
 				server_proc_t sp, sp2 = {0};
-				if (server_start(&sp, paths[which], pin, sc.cluster, 0) != 0 ||
+				const char *conf = sc.tls ? tls_conf : NULL;
+				if (server_start(&sp, paths[which], pin, sc.cluster, 0, conf) !=
+					0 ||
 				    (sc.cluster && server_start(&sp2, paths[which], pin, true,
-								sp.cluster_port) != 0)) {
+								sp.cluster_port, conf) != 0)) {
 					fprintf(stderr, "cannot start %s\n", paths[which]);
 					return 1;
 				}
-				bench_target_t t = {"127.0.0.1", sp.port, sp.pid, sp2.port,
-						    sp2.pid};
+				bench_target_t t = {"127.0.0.1", sp.port, sp.pid,
+						    sp2.port,    sp2.pid, sc.tls};
 				bench_result_t r;
 				int rc = scenario_run(&sc, &t, &r);
 				server_stop(&sp);
@@ -398,7 +511,7 @@ static int cmd_compare(int argc, char **argv)
 		    "scenario,unit,natsd_median,nats_server_median,ratio,natsd_p99,nats_server_p99,"
 		    "natsd_lost,nats_server_lost\n",
 		    cf);
-	printf("\n%-12s %-9s %14s %14s %8s %10s %10s %14s\n", "scenario", "unit", "natsd",
+	printf("\n%-14s %-9s %14s %14s %8s %10s %10s %14s\n", "scenario", "unit", "natsd",
 	       "nats-server", "ratio", "cpu natsd", "cpu ref", "srv us/msg");
 	for (size_t i = 0; i < NSCEN; i++) {
 		if (count[i][0] == 0 && count[i][1] == 0)
@@ -407,13 +520,14 @@ static int cmd_compare(int argc, char **argv)
 		double ca = median(cpu[i][0], count[i][0]), cb = median(cpu[i][1], count[i][1]);
 		double pa = median(p99[i][0], count[i][0]), pb = median(p99[i][1], count[i][1]);
 		scenario_t sc = scaled(&scenarios[i], scale);
-		const char *unit = sc.kind == SC_PUBSUB   ? "msgs/s"
-				   : sc.kind == SC_REQREP ? "us p50"
-				   : sc.kind == SC_IDLE   ? "KiB/conn"
-							  : "MiB RSS";
+		const char *unit = sc.kind == SC_PUBSUB    ? "msgs/s"
+				   : sc.kind == SC_REQREP  ? "us p50"
+				   : sc.kind == SC_IDLE    ? "KiB/conn"
+				   : sc.kind == SC_CONNECT ? "conns/s"
+							   : "MiB RSS";
 		double ratio = b != 0 ? a / b : 0;
 		double ua = median(usmsg[i][0], count[i][0]), ub = median(usmsg[i][1], count[i][1]);
-		printf("%-12s %-9s %14.1f %14.1f %8.2f %10.2f %10.2f", scenarios[i].name, unit, a,
+		printf("%-14s %-9s %14.1f %14.1f %8.2f %10.2f %10.2f", scenarios[i].name, unit, a,
 		       b, ratio, ca, cb);
 		if (ua > 0 && ub > 0)
 			printf("  %7.3f vs %.3f", ua, ub);
@@ -428,8 +542,9 @@ static int cmd_compare(int argc, char **argv)
 				unit, a, b, ratio, pa, pb, (unsigned long long)lost[i][0],
 				(unsigned long long)lost[i][1]);
 	}
-	puts("\nratio = natsd / nats-server: above 1 is better for msgs/s, below 1 for latency and "
-	     "memory.");
+	puts("\nratio = natsd / nats-server: above 1 is better for msgs/s and conns/s, below 1 for "
+	     "latency and memory. srv us/msg: server CPU per published message (per connection "
+	     "for conns/s).");
 	if (jf)
 		fclose(jf);
 	if (cf)
@@ -443,7 +558,7 @@ static void usage(void)
 	      "       natsd-bench run [--host H] [--port P] [--sub-port P2] [--server-pid PID]\n"
 	      "                       [--scale X]\n"
 	      "                       [--json F] [--pubs N] [--subs N] [--size B] [--msgs N]\n"
-	      "                       [--queue] [--rate R] NAME|all\n"
+	      "                       [--queue] [--rate R] [--tls-ca FILE] NAME|all\n"
 	      "       natsd-bench compare --natsd PATH [--reference PATH] [--rounds N] [--pin]\n"
 	      "                           [--scale X] [--only a,b] [--json F] [--csv F]\n",
 	      stderr);

@@ -1,6 +1,6 @@
 /* The load scenarios. Publishers are threads writing large pre-built batches; all subscriber
  * connections are read by one epoll thread; request/reply uses one thread per requester and
- * one responder. */
+ * one responder; new connections are opened by a few threads in parallel. */
 #define _GNU_SOURCE
 #include "bench/e2e/scenarios.h"
 
@@ -116,7 +116,7 @@ static void *publisher(void *arg)
  * the order of its RS+, so the data subject's interest has arrived too. */
 static bool interest_arrived(const bench_target_t *t, bconn_t **subs, int nsubs)
 {
-	bconn_t *p = bconn_open(t->host, t->port, "bench-probe");
+	bconn_t *p = bconn_open(t->host, t->port, "bench-probe", t->tls);
 	if (p == NULL)
 		return false;
 	bool all = false;
@@ -149,7 +149,7 @@ static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_resul
 	int ep = epoll_create1(0);
 	int sub_port = t->sub_port > 0 ? t->sub_port : t->port;
 	for (int i = 0; i < nsubs; i++) {
-		subs[i] = bconn_open(t->host, sub_port, "bench-sub");
+		subs[i] = bconn_open(t->host, sub_port, "bench-sub", t->tls);
 		if (subs[i] == NULL) {
 			snprintf(r->note, sizeof(r->note), "subscriber %d could not connect", i);
 			return -1;
@@ -179,7 +179,7 @@ static int run_pubsub(const scenario_t *sc, const bench_target_t *t, bench_resul
 	pthread_t *th = calloc((size_t)sc->pubs, sizeof(*th));
 	for (int i = 0; i < sc->pubs; i++) {
 		pa[i] = (pub_arg_t){.sc = sc, .t = t, .start = &start};
-		pa[i].c = bconn_open(t->host, t->port, "bench-pub");
+		pa[i].c = bconn_open(t->host, t->port, "bench-pub", t->tls);
 		if (pa[i].c == NULL) {
 			snprintf(r->note, sizeof(r->note), "publisher %d could not connect", i);
 			return -1;
@@ -321,7 +321,7 @@ static void *requester_loop(void *arg)
 {
 	requester_t *q = arg;
 	const scenario_t *sc = q->sc;
-	bconn_t *c = bconn_open(q->t->host, q->t->port, "bench-req");
+	bconn_t *c = bconn_open(q->t->host, q->t->port, "bench-req", q->t->tls);
 	if (c == NULL)
 		return NULL;
 	c->on_msg = on_reply;
@@ -368,7 +368,7 @@ static void *requester_loop(void *arg)
 static int run_reqrep(const scenario_t *sc, const bench_target_t *t, bench_result_t *r)
 {
 	responder_t rs = {0};
-	rs.c = bconn_open(t->host, t->port, "bench-responder");
+	rs.c = bconn_open(t->host, t->port, "bench-responder", t->tls);
 	if (rs.c == NULL) {
 		snprintf(r->note, sizeof(r->note), "responder could not connect");
 		return -1;
@@ -448,7 +448,7 @@ static int run_idle(const scenario_t *sc, const bench_target_t *t, bench_result_
 	bconn_t **c = calloc((size_t)sc->msgs, sizeof(*c));
 	long opened = 0;
 	for (long i = 0; i < sc->msgs; i++) {
-		c[i] = bconn_open(t->host, t->port, "idle");
+		c[i] = bconn_open(t->host, t->port, "idle", t->tls);
 		if (c[i] == NULL)
 			break;
 		opened++;
@@ -476,7 +476,7 @@ static int run_subs(const scenario_t *sc, const bench_target_t *t, bench_result_
 	}
 	usleep(200000);
 	long rss0 = bench_rss_kib(t->server_pid);
-	bconn_t *s = bconn_open(t->host, t->port, "bench-subs");
+	bconn_t *s = bconn_open(t->host, t->port, "bench-subs", t->tls);
 	if (s == NULL)
 		return -1;
 	long n = sc->msgs, lits = n * 7 / 10;
@@ -504,7 +504,7 @@ static int run_subs(const scenario_t *sc, const bench_target_t *t, bench_result_
 	r->sub_rate = (double)n / sub_secs;
 	r->rss_kib = (double)(rss1 - rss0);
 	/* Publish to random literal subjects: every message matches one subscription. */
-	bconn_t *p = bconn_open(t->host, t->port, "bench-subs-pub");
+	bconn_t *p = bconn_open(t->host, t->port, "bench-subs-pub", t->tls);
 	long msgs = 500000;
 	len = 0;
 	unsigned seed = 42;
@@ -543,6 +543,73 @@ static int run_subs(const scenario_t *sc, const bench_target_t *t, bench_result_
 	return 0;
 }
 
+/* ---- new connections per second ---- */
+
+typedef struct connector {
+	const bench_target_t *t;
+	pthread_barrier_t *start;
+	long n, done;
+} connector_t;
+
+static void *connector_loop(void *arg)
+{
+	connector_t *k = arg;
+	pthread_barrier_wait(k->start);
+	for (long i = 0; i < k->n; i++) {
+		bconn_t *c = bconn_open(k->t->host, k->t->port, "bench-conn", k->t->tls);
+		if (c == NULL)
+			break;
+		bconn_close(c);
+		k->done++;
+	}
+	return NULL;
+}
+
+/* sc->msgs connections in all, opened by sc->pubs threads, each one after the other: connect,
+ * read INFO, TLS handshake if t->tls, CONNECT + PING, wait for PONG, close. */
+static int run_connect(const scenario_t *sc, const bench_target_t *t, bench_result_t *r)
+{
+	int nth = sc->pubs > 0 ? sc->pubs : 1;
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, (unsigned)nth + 1);
+	connector_t *k = calloc((size_t)nth, sizeof(*k));
+	pthread_t *th = calloc((size_t)nth, sizeof(*th));
+	for (int i = 0; i < nth; i++) {
+		k[i] = (connector_t){.t = t, .start = &start, .n = sc->msgs / nth};
+		if (i < sc->msgs % nth)
+			k[i].n++;
+		pthread_create(&th[i], NULL, connector_loop, &k[i]);
+	}
+	double cpu0 = cpu_seconds();
+	double scpu0 = t->server_pid > 0 ? bench_proc_cpu(t->server_pid) : 0;
+	pthread_barrier_wait(&start);
+	uint64_t t0 = bench_now_ns();
+	long done = 0;
+	for (int i = 0; i < nth; i++) {
+		pthread_join(th[i], NULL);
+		done += k[i].done;
+	}
+	double secs = (double)(bench_now_ns() - t0) / 1e9;
+	r->client_cpu = (cpu_seconds() - cpu0) / secs;
+	if (t->server_pid > 0 && done > 0) {
+		double used = bench_proc_cpu(t->server_pid) - scpu0;
+		r->server_cpu = used / secs;
+		r->server_us_per_msg = used * 1e6 / (double)done;
+	}
+	r->value = (double)done / secs;
+	r->unit = "conns/s";
+	r->higher_is_better = true;
+	r->lost = (uint64_t)(sc->msgs - done);
+	r->ok = done == sc->msgs;
+	if (!r->ok)
+		snprintf(r->note, sizeof(r->note), "only %ld of %ld connections completed", done,
+			 sc->msgs);
+	pthread_barrier_destroy(&start);
+	free(k);
+	free(th);
+	return 0;
+}
+
 int scenario_run(const scenario_t *sc, const bench_target_t *t, bench_result_t *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -555,6 +622,8 @@ int scenario_run(const scenario_t *sc, const bench_target_t *t, bench_result_t *
 		return run_idle(sc, t, r);
 	case SC_SUBS:
 		return run_subs(sc, t, r);
+	case SC_CONNECT:
+		return run_connect(sc, t, r);
 	}
 	return -1;
 }

@@ -1,5 +1,6 @@
 /* Load scenarios of the bench: throughput (pub only, pub/sub, fan-out, fan-in, queue groups),
- * request/reply latency, idle connection memory, many subscriptions. Each runs against one
+ * request/reply latency, idle connection memory, many subscriptions, new connections per
+ * second; optionally over TLS. Each runs against one
  * server and fills a result; none asserts anything. */
 #ifndef ND_BENCH_SCENARIOS_H
 #define ND_BENCH_SCENARIOS_H
@@ -16,19 +17,29 @@ typedef struct bench_target {
 	 * 0 for a single server. */
 	int sub_port;
 	pid_t sub_server_pid;
+	bool tls; /* every connection starts TLS after INFO (bconn_tls_init done) */
 } bench_target_t;
 
-typedef enum scenario_kind { SC_PUBSUB, SC_REQREP, SC_IDLE, SC_SUBS } scenario_kind_t;
+typedef enum scenario_kind {
+	SC_PUBSUB,
+	SC_REQREP,
+	SC_IDLE,
+	SC_SUBS,
+	SC_CONNECT /* connect, INFO, [TLS handshake], CONNECT, PING/PONG, close: per second */
+} scenario_kind_t;
 
 typedef struct scenario {
 	const char *name;
 	scenario_kind_t kind;
-	int pubs, subs; /* SC_PUBSUB: publishers, subscribers (0: publish only) */
+	int pubs, subs; /* SC_PUBSUB: publishers, subscribers (0: publish only); SC_CONNECT:
+			   pubs threads connecting in parallel */
 	bool queue;     /* subscribers form one queue group */
 	int size;       /* payload bytes */
-	long msgs;      /* messages per publisher, requests per requester, connections, subs */
+	long msgs;      /* messages per publisher, requests per requester, connections (idle:
+			   held; SC_CONNECT: opened and closed in all), subs */
 	double rate;    /* SC_REQREP: requests/s per requester, 0: back to back */
 	bool cluster;   /* SC_PUBSUB across a route: subscribers on a second server */
+	bool tls;       /* the server requires TLS; every connection starts it after INFO */
 } scenario_t;
 
 typedef struct bench_result {
@@ -41,7 +52,8 @@ typedef struct bench_result {
 	double sub_rate, rss_kib;        /* SC_SUBS: subscribe rate; RSS growth */
 	double client_cpu;        /* cores the generator used: near 1.0 per thread = saturated */
 	double server_cpu;        /* cores the server used (from /proc; 0 if unknown) */
-	double server_us_per_msg; /* server CPU microseconds per published message */
+	double server_us_per_msg; /* server CPU microseconds per published message (SC_CONNECT:
+				     per connection) */
 	uint64_t lost;            /* expected deliveries that never arrived */
 	char note[160];
 } bench_result_t;
