@@ -1193,3 +1193,63 @@ TLS_SCENARIO(https_monitoring)
 	cr_assert_not_null(strstr(buf, want), "%s", buf);
 	raw_tls_close(&t);
 }
+
+/* A TLS-first client: the handshake right after the TCP connect, nothing read in clear. */
+static bool tls_first_open(raw_tls_t *t, int port)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = nd_test_connect(port);
+	cr_assert_geq(t->fd, 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	t->ctx = client_ctx(certs.ca, NULL, NULL);
+	t->ssl = SSL_new(t->ctx);
+	SSL_set_fd(t->ssl, t->fd);
+	t->handshake_ok = SSL_connect(t->ssl) == 1;
+	ERR_clear_error();
+	return t->handshake_ok;
+}
+
+/* A session on t gets its INFO and answers PING with PONG. */
+static void expect_info_and_pong(raw_tls_t *t, const char *what)
+{
+	char buf[8192];
+	bool eof = false;
+	size_t n = raw_tls_read_until(t, buf, sizeof(buf), "\r\n", 3000, &eof);
+	cr_assert(n > 0 && strncmp(buf, "INFO {", 6) == 0, "%s: no INFO inside TLS: %s", what, buf);
+	raw_tls_write(t, "CONNECT {\"verbose\":false}\r\nPING\r\n");
+	n = raw_tls_read_until(t, buf, sizeof(buf), "PONG\r\n", 3000, &eof);
+	cr_assert_not_null(strstr(buf, "PONG\r\n"), "%s: no PONG: %s", what, buf);
+}
+
+/* handshake_first (a 2.10.4 key; nats-server 2.9 refuses it, so natsd only): with `true` the
+ * handshake comes before the INFO, which then goes inside TLS; with `auto` a TLS-first client
+ * and an INFO-first client both work. */
+ND_TEST(tls, handshake_first_natsd)
+{
+	char block[2048];
+	tls_server_t *on = start_server(
+	    ND_SERVER_NATSD, "%s", tls_block(block, sizeof(block), "  handshake_first: true\n"));
+	raw_tls_t t;
+	cr_assert(tls_first_open(&t, on->srv.port), "TLS-first handshake failed");
+	expect_info_and_pong(&t, "handshake_first: true");
+	raw_tls_close(&t);
+	/* An INFO-first client waits for an INFO that does not come in clear. */
+	int fd = nd_test_connect(on->srv.port);
+	char buf[256];
+	bool eof = false;
+	size_t n = nd_test_read_idle(fd, buf, sizeof(buf), 300, &eof);
+	cr_assert(n == 0 || strncmp(buf, "INFO", 4) != 0, "INFO in clear with handshake_first");
+	close(fd);
+
+	tls_server_t *au = start_server(
+	    ND_SERVER_NATSD, "%s", tls_block(block, sizeof(block), "  handshake_first: auto\n"));
+	cr_assert(tls_first_open(&t, au->srv.port), "TLS-first handshake failed (auto)");
+	expect_info_and_pong(&t, "handshake_first: auto, TLS first");
+	raw_tls_close(&t);
+	client_cfg_t good = {.secure = true, .ca = certs.ca};
+	natsConnection *nc = must_connect(au->srv.port, &good, "an INFO-first client (auto)");
+	roundtrip(nc, "an INFO-first client (auto)");
+	natsConnection_Destroy(nc);
+}
