@@ -20,6 +20,7 @@
 #include "protocol/gourl.h"
 #include "protocol/hostport.h"
 #include "protocol/nkey.h"
+#include "actors/tls.h"
 #include "actors/tls_files.h"
 
 typedef struct cfg {
@@ -909,47 +910,6 @@ static bool parse_urls(cfg_t *c, const nd_conf_value_t *a, const char *typ, char
 
 /* ---- tls ---- */
 
-/* The reference's cipherMap (ciphersuites.go): the names a tls block may list. */
-static const char *const tls_cipher_names[] = {
-    "TLS_RSA_WITH_RC4_128_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-    NULL,
-};
-
-/* The reference's curvePreferenceMap. */
-static const char *const tls_curve_names[] = {"X25519", "CurveP256", "CurveP384", "CurveP521",
-					      NULL};
-
-static bool in_list(const char *s, const char *const *names)
-{
-	for (; *names != NULL; names++)
-		if (strcmp(s, *names) == 0) /* Go map lookups are case-sensitive */
-			return true;
-	return false;
-}
-
 /* The reference's pinned_certs check: ^[A-Fa-f0-9]{64}$ (after lower-casing). */
 static bool is_sha256_hex(const char *s)
 {
@@ -962,7 +922,8 @@ static bool is_sha256_hex(const char *s)
 
 /* A list of names (cipher_suites, curve_preferences). Returns false after an error. */
 static bool tls_name_list(cfg_t *c, const nd_conf_entry_t *e, const char *field,
-			  const char *const *names, const char *unknown, char ***out, size_t *n)
+			  bool (*known)(const char *name), const char *unknown, char ***out,
+			  size_t *n)
 {
 	const nd_conf_value_t *v = e->value;
 	if (!want(c, v, ND_CONF_ARRAY))
@@ -978,8 +939,7 @@ static bool tls_name_list(cfg_t *c, const nd_conf_entry_t *e, const char *field,
 	for (size_t i = 0; i < v->u.arr.n; i++) {
 		const nd_conf_value_t *it = v->u.arr.items[i];
 		if (!want(c, it, ND_CONF_STRING) ||
-		    (!in_list(it->u.str.p, names) &&
-		     (ERR(c, it, "%s %s", unknown, it->u.str.p), true))) {
+		    (!known(it->u.str.p) && (ERR(c, it, "%s %s", unknown, it->u.str.p), true))) {
 			free_strv(list, k);
 			return false;
 		}
@@ -1160,10 +1120,10 @@ static bool tls_field(cfg_t *c, const nd_conf_entry_t *e, bool client_ctx, nd_tl
 		return true;
 	}
 	if (strcasecmp(k, "cipher_suites") == 0)
-		return tls_name_list(c, e, "cipher_suites", tls_cipher_names, "unrecognized cipher",
-				     &t->ciphers, &t->nciphers);
+		return tls_name_list(c, e, "cipher_suites", nd_tls_cipher_known,
+				     "unrecognized cipher", &t->ciphers, &t->nciphers);
 	if (strcasecmp(k, "curve_preferences") == 0)
-		return tls_name_list(c, e, "curve_preferences", tls_curve_names,
+		return tls_name_list(c, e, "curve_preferences", nd_tls_curve_known,
 				     "unrecognized curve preference", &t->curves, &t->ncurves);
 	if (strcasecmp(k, "timeout") == 0) {
 		if (v->type == ND_CONF_INT) {
