@@ -823,7 +823,20 @@ static bool cert_identity(void *ctx, const char *id)
 static bool authenticate_by_cert(nd_client_t *c, const nd_auth_conf_t *ac)
 {
 	cert_map_t m = {.c = c, .users = ac->users};
-	if (!nd_tls_peer_identities(c->tls, cert_identity, &m)) {
+	bool found = nd_tls_peer_identities(c->tls, cert_identity, &m);
+	/* Then the users named by a DN, matched whatever the order of its attributes. */
+	for (size_t i = 0; !found && i < nd_users_count(ac->users); i++) {
+		const nd_user_t *u = nd_users_at(ac->users, i);
+		if (u->name != NULL && strchr(u->name, '=') != NULL &&
+		    nd_tls_peer_subject_matches(c->tls, u->name)) {
+			char q[600];
+			nd_log_debug("%s - Using DistinguishedNameMatch for auth [%s]", c->tag,
+				     quoted(u->name, strlen(u->name), q, sizeof(q)));
+			m.found = u;
+			found = true;
+		}
+	}
+	if (!found) {
 		char q[600];
 		nd_log_debug("%s - User in cert [%s], not found", c->tag,
 			     quoted(m.last, strlen(m.last), q, sizeof(q)));

@@ -6,6 +6,7 @@
 #include "actors/outbuf.h"
 #include "runtime/io.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -458,9 +459,9 @@ bool nd_tls_peer_identities(const nd_tls_t *t, bool (*fn)(void *ctx, const char 
 		return false;
 	bool found = false;
 	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	/* E-mail addresses first, then DNS names, as the reference tries them. */
-	for (int pass = 0; pass < 2 && !found && sans != NULL; pass++) {
-		int want = pass == 0 ? GEN_EMAIL : GEN_DNS;
+	/* E-mail addresses first, then DNS names, then URIs, as the reference tries them. */
+	for (int pass = 0; pass < 3 && !found && sans != NULL; pass++) {
+		int want = pass == 0 ? GEN_EMAIL : pass == 1 ? GEN_DNS : GEN_URI;
 		for (int i = 0; i < sk_GENERAL_NAME_num(sans) && !found; i++) {
 			const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
 			if (g->type != want)
@@ -511,6 +512,87 @@ static char *subject_rfc2253(X509 *cert)
 	char *dn = strndup(p, (size_t)n);
 	BIO_free(b);
 	return dn;
+}
+
+/* One RDN as "TYPE=value" (type upper-cased: DN attribute types are case-insensitive). */
+static void rdn_text(const char *type, const char *value, size_t vlen, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (; type[k] != '\0' && k + 1 < cap; k++)
+		out[k] = (char)toupper((unsigned char)type[k]);
+	snprintf(out + k, cap - k, "=%.*s", (int)vlen, value);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Splits an RFC 2253 DN ("CN=bob, O=Acme") into sorted "TYPE=value" texts (escaped commas
+ * kept). Returns the count (at most max), 0 if it is not a DN. */
+static size_t dn_split(const char *dn, char out[][256], char **sorted, size_t max)
+{
+	size_t n = 0;
+	const char *p = dn;
+	while (*p != '\0' && n < max) {
+		while (*p == ' ')
+			p++;
+		const char *start = p;
+		while (*p != '\0' && *p != ',') {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			p++;
+		}
+		const char *eq = memchr(start, '=', (size_t)(p - start));
+		if (eq == NULL)
+			return 0;
+		char type[64];
+		size_t tl = (size_t)(eq - start);
+		while (tl > 0 && start[tl - 1] == ' ')
+			tl--;
+		if (tl == 0 || tl >= sizeof(type))
+			return 0;
+		memcpy(type, start, tl);
+		type[tl] = '\0';
+		const char *v = eq + 1;
+		while (*v == ' ')
+			v++;
+		size_t vl = (size_t)(p - v);
+		while (vl > 0 && v[vl - 1] == ' ')
+			vl--;
+		rdn_text(type, v, vl, out[n], sizeof(out[n]));
+		sorted[n] = out[n];
+		n++;
+		if (*p == ',')
+			p++;
+	}
+	qsort(sorted, n, sizeof(char *), cmp_str);
+	return n;
+}
+
+bool nd_tls_peer_subject_matches(const nd_tls_t *t, const char *dn)
+{
+	enum { MAX_RDNS = 32 };
+	static _Thread_local char want[MAX_RDNS][256], have[MAX_RDNS][256];
+	char *ws[MAX_RDNS], *hs[MAX_RDNS];
+	size_t nw = dn_split(dn, want, ws, MAX_RDNS);
+	if (nw == 0)
+		return false;
+	X509 *cert = SSL_get1_peer_certificate(t->ssl);
+	if (cert == NULL)
+		return false;
+	/* The certificate's subject, one "TYPE=value" per entry, with the short type names
+	 * RFC 2253 uses (CN, O, OU, C, ST, L, DC...). */
+	char *text = subject_rfc2253(cert);
+	size_t nh = text != NULL ? dn_split(text, have, hs, MAX_RDNS) : 0;
+	free(text);
+	X509_free(cert);
+	if (nh != nw)
+		return false;
+	for (size_t i = 0; i < nw; i++)
+		if (strcmp(ws[i], hs[i]) != 0)
+			return false;
+	return true;
 }
 
 bool nd_tls_peer_spki_sha256(const nd_tls_t *t, char out[65])

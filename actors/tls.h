@@ -91,9 +91,13 @@ const char *nd_tls_version(const nd_tls_t *t);
 const char *nd_tls_cipher(const nd_tls_t *t);
 
 /* The peer certificate's identities for verify_and_map, in the reference's order: e-mail
- * SANs, then DNS SANs, then the subject DN (RFC 2253). Calls fn for each until it returns
- * true; returns whether one did. False without a peer certificate. */
+ * SANs, then DNS SANs, then URI SANs, then the subject DN (RFC 2253). Calls fn for each until it
+ * returns true; returns whether one did. False without a peer certificate. */
 bool nd_tls_peer_identities(const nd_tls_t *t, bool (*fn)(void *ctx, const char *id), void *ctx);
+
+/* True if the peer certificate's subject has the same attributes as dn (RFC 2253 text), in
+ * any order: the reference's DistinguishedNameMatch for verify_and_map user names. */
+bool nd_tls_peer_subject_matches(const nd_tls_t *t, const char *dn);
 
 /* The peer certificate's SubjectPublicKeyInfo SHA-256 in lower-case hex (pinned_certs), or
  * false without one. */

@@ -1253,3 +1253,23 @@ ND_TEST(tls, handshake_first_natsd)
 	roundtrip(nc, "an INFO-first client (auto)");
 	natsConnection_Destroy(nc);
 }
+
+/* verify_and_map with a user named by a DN written in another order (and with spaces): the
+ * reference's DistinguishedNameMatch compares the attributes, not the text. */
+TLS_SCENARIO(verify_and_map_dn_in_any_order)
+{
+	char tls[1024], more[512];
+	snprintf(more, sizeof(more), "  ca_file: \"%s\"\n  verify_and_map: true\n", certs.ca);
+	tls_server_t *s = start_server(kind,
+				       "%sauthorization {\n  users = [\n"
+				       "    {user: \"O=Test, CN=bob\"}\n  ]\n}\n",
+				       tls_block(tls, sizeof(tls), more));
+	client_cfg_t bob = {
+	    .secure = true, .ca = certs.ca, .cert = certs.bob_cert, .key = certs.bob_key};
+	natsConnection *nc = must_connect(s->srv.port, &bob, "bob (DN in another order)");
+	roundtrip(nc, "bob");
+	natsConnection_Destroy(nc);
+	client_cfg_t carol = {
+	    .secure = true, .ca = certs.ca, .cert = certs.carol_cert, .key = certs.carol_key};
+	must_not_connect(s->srv.port, &carol, "carol (no such user)");
+}
