@@ -798,6 +798,8 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 	pthread_mutex_unlock(&s->mu);
 	nd_opts_snap_unref(prev);
 	nd_tls_ctx_unref(prev_tls);
+	if (s->peers != NULL && s->peers->reload != NULL)
+		s->peers->reload(s->peers_ctx, opts);
 	for (size_t i = 0; i < plan.n; i++)
 		nd_log_info("%s", plan.notices[i]);
 	if (plan.pid_file && opts->pid_file != NULL && opts->pid_file[0] != '\0' &&

@@ -117,6 +117,8 @@ typedef struct nd_server_peers {
 	/* Monitoring snapshots. */
 	size_t (*routes)(void *ctx, nd_route_info_t **out, bool subs);
 	void (*cluster_info)(void *ctx, nd_server_cluster_info_t *out);
+	/* A reload made o current: dial the routes added, stop those removed. */
+	void (*reload)(void *ctx, const nd_opts_t *o);
 	/* Lame duck mode started: tell the peers (INFO "ldm"). */
 	void (*lame_duck)(void *ctx);
 	/* The cluster's name, fixed for the server's life (client INFO "cluster"). */

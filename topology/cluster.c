@@ -637,6 +637,56 @@ static void cluster_info(void *ctx, nd_server_cluster_info_t *out)
 	pthread_mutex_unlock(&cl->mu);
 }
 
+/* The configured routes after a reload: new URLs are dialled, removed ones stop (their
+ * connections close; a peer that still lists us dials back). */
+static void cluster_reload(void *ctx, const nd_opts_t *o)
+{
+	nd_cluster_t *cl = ctx;
+	const nd_cluster_opts_t *co = &o->cluster;
+	pthread_mutex_lock(&cl->mu);
+	if (cl->stopped) {
+		pthread_mutex_unlock(&cl->mu);
+		return;
+	}
+	for (solicit_t **p = &cl->solicits; *p != NULL;) {
+		solicit_t *sol = *p;
+		bool kept = !sol->explicit_;
+		for (size_t i = 0; !kept && i < co->nroutes; i++)
+			kept = strcmp(co->routes[i], sol->url) == 0;
+		if (kept) {
+			p = &sol->next;
+			continue;
+		}
+		nd_log_debug("Removing configured route \"%s\"", sol->url);
+		*p = sol->next;
+		nd_route_send_stop(sol->route);
+		nd_actor_unref(sol->route);
+		free(sol->id);
+		free(sol->url);
+		free(sol);
+	}
+	for (size_t i = 0; i < co->nroutes; i++) {
+		bool known = false;
+		for (solicit_t *sol = cl->solicits; sol != NULL && !known; sol = sol->next)
+			known = sol->explicit_ && strcmp(sol->url, co->routes[i]) == 0;
+		if (known)
+			continue;
+		solicit_t *sol = calloc(1, sizeof(*sol));
+		sol->url = xstrdup(co->routes[i]);
+		sol->explicit_ = true;
+		sol->route = nd_route_solicit(cl, cl->srv, co->routes[i], ND_ROUTE_EXPLICIT);
+		if (sol->route == NULL) {
+			free(sol->url);
+			free(sol);
+			continue;
+		}
+		nd_log_debug("Adding configured route \"%s\"", co->routes[i]);
+		sol->next = cl->solicits;
+		cl->solicits = sol;
+	}
+	pthread_mutex_unlock(&cl->mu);
+}
+
 /* Drops every actor reference while the runtime still exists. */
 static void cluster_release(void *ctx)
 {
@@ -675,6 +725,7 @@ static const char *cluster_name(void *ctx)
 static const nd_server_peers_t peers = {.start = cluster_start,
 					.shutdown = cluster_shutdown,
 					.release = cluster_release,
+					.reload = cluster_reload,
 					.routes = cluster_routes,
 					.cluster_info = cluster_info,
 					.cluster_name = cluster_name,

@@ -433,3 +433,78 @@ ND_TEST(cluster_flags, routes_over_tls_nats_server_seed_natsd_joins)
 		cr_skip_test("nats-server is not installed");
 	route_tls_case(ND_SERVER_REFERENCE, ND_SERVER_NATSD);
 }
+
+/* Routes added and removed by a reload (SIGHUP): the new one is dialled, the removed one
+ * closes. */
+static long routez_num_routes(int http_port)
+{
+	int fd = nd_test_connect(http_port);
+	if (fd < 0)
+		return -1;
+	static const char req[] = "GET /routez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	nd_test_write(fd, req, sizeof(req) - 1);
+	char buf[65536];
+	bool eof = false;
+	size_t n = nd_test_read_idle(fd, buf, sizeof(buf) - 1, 200, &eof);
+	close(fd);
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\"num_routes\": ");
+	return p != NULL ? atol(p + 14) : -1;
+}
+
+static int logged_http_port(nd_test_server_t *s)
+{
+	static const char needle[] = "Starting http monitor on 127.0.0.1:";
+	nd_proc_wait_output(&s->proc, needle, WAIT_MS);
+	const char *p = strstr(s->proc.log, needle);
+	cr_assert_not_null(p, "%s", s->proc.log);
+	return atoi(p + sizeof(needle) - 1);
+}
+
+static void write_conf(const char *path, const char *routes)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "cluster {\n  name: c1\n  listen: 127.0.0.1:-1\n  routes: [ %s ]\n}\n", routes);
+	fclose(f);
+}
+
+static void await_num_routes(int http_port, long want)
+{
+	long got = -1;
+	for (uint64_t end = now_ms() + WAIT_MS; now_ms() < end && got != want;) {
+		got = routez_num_routes(http_port);
+		if (got != want)
+			usleep(50000);
+	}
+	cr_assert_eq(got, want, "num_routes %ld, want %ld", got, want);
+}
+
+ND_TEST(cluster_flags, reload_adds_and_removes_routes)
+{
+	const char *b_args[] = {"-m", "-1", "--cluster", "nats://127.0.0.1:-1", "--cluster_name",
+				"c1", NULL};
+	nd_test_server_t *b = start(ND_SERVER_NATSD, b_args);
+	char route[96];
+	snprintf(route, sizeof(route), "\"nats://127.0.0.1:%d\"", cluster_port(b));
+	char path[] = "/tmp/nd-route-reload-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_conf(path, "");
+	const char *a_args[] = {"-c", path, "-m", "-1", NULL};
+	nd_test_server_t *a = start(ND_SERVER_NATSD, a_args);
+	int a_http = logged_http_port(a);
+	await_num_routes(a_http, 0);
+
+	write_conf(path, route);
+	nd_proc_signal(&a->proc, SIGHUP);
+	await_num_routes(a_http, 1);
+	await_route(b->port, a->port);
+
+	write_conf(path, "");
+	nd_proc_signal(&a->proc, SIGHUP);
+	await_num_routes(a_http, 0);
+	unlink(path);
+	stop_all();
+}

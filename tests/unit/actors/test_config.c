@@ -439,8 +439,8 @@ ND_TEST(config, cluster_reload)
 	nd_opts_deinit(&b);
 	load_ok(&b, "cluster { name: c1 }\n");
 	cr_assert_neq(nd_reload_plan(&a, &b, &plan, &err), 0);
-	cr_assert_str_eq(
-	    err, "config reload of the cluster's name or routes is not supported by natsd yet");
+	cr_assert_str_eq(err, "config reload of the cluster's name (or of a cluster on or off) is "
+			      "not supported by natsd yet");
 	free(err);
 	nd_opts_deinit(&b);
 	/* What a server without routes can take: the rest of the block. */
