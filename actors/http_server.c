@@ -454,6 +454,16 @@ static void on_io(nd_actor_t *self, nd_io_t *io, int events)
 		}
 		if (rc != 0) {
 			nd_log_debug("http: TLS handshake error: %s", nd_tls_error(c->tls));
+			if (nd_tls_failed_on_plain_text(c->tls)) {
+				/* Go's answer to plain HTTP on an HTTPS port, in clear. */
+				static const char msg[] =
+				    "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request "
+				    "to an HTTPS server.\n";
+				ssize_t w =
+				    send(c->fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+				(void)w;
+				shutdown(c->fd, SHUT_WR);
+			}
 			conn_close(c);
 			return;
 		}

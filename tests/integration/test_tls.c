@@ -1192,6 +1192,19 @@ TLS_SCENARIO(https_monitoring)
 	snprintf(want, sizeof(want), "\"https_port\": %d", kind == ND_SERVER_NATSD ? port : -1);
 	cr_assert_not_null(strstr(buf, want), "%s", buf);
 	raw_tls_close(&t);
+
+	/* Plain HTTP on the HTTPS port: Go's 400, in clear. */
+	int fd = nd_test_connect(port);
+	cr_assert_geq(fd, 0);
+	static const char get[] = "GET /varz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	nd_test_write(fd, get, sizeof(get) - 1);
+	char plain[512];
+	size_t pn = nd_test_read_until(fd, plain, sizeof(plain) - 1, "HTTPS server", 3000);
+	plain[pn] = '\0';
+	close(fd);
+	cr_assert_not_null(strstr(plain, "400 Bad Request"), "plain HTTP got: %s", plain);
+	cr_assert_not_null(strstr(plain, "Client sent an HTTP request to an HTTPS server."), "%s",
+			   plain);
 }
 
 /* A TLS-first client: the handshake right after the TCP connect, nothing read in clear. */
