@@ -62,7 +62,7 @@ struct nd_cluster {
 	char *host;
 	bool stopped;
 	uint64_t next_rid;
-	/* Cluster TLS (immutable after create): both directions always verify, one CA file. */
+	/* Cluster TLS (under mu; a reload replaces them): both directions always verify. */
 	nd_tls_ctx_t *tls_server, *tls_client;
 	uint64_t tls_timeout_ms;
 	char tls_err[512];
@@ -491,25 +491,46 @@ static void cluster_lame_duck(void *ctx)
 
 nd_tls_ctx_t *nd_cluster_tls(nd_cluster_t *cl, bool server)
 {
+	pthread_mutex_lock(&cl->mu);
 	nd_tls_ctx_t *t = server ? cl->tls_server : cl->tls_client;
-	return t != NULL ? nd_tls_ctx_ref(t) : NULL;
+	if (t != NULL)
+		nd_tls_ctx_ref(t);
+	pthread_mutex_unlock(&cl->mu);
+	return t;
 }
 
 uint64_t nd_cluster_tls_timeout_ms(nd_cluster_t *cl)
 {
-	return cl->tls_timeout_ms;
+	pthread_mutex_lock(&cl->mu);
+	uint64_t ms = cl->tls_timeout_ms;
+	pthread_mutex_unlock(&cl->mu);
+	return ms;
 }
 
 /* The reference: routes always verify each other (its RequireAndVerifyClientCert on accept);
  * the dialling side presents the same certificate and checks the peer's with the same CAs
  * unless insecure. */
-static int cluster_tls_create(nd_cluster_t *cl, const nd_tls_opts_t *t)
+static int cluster_tls_build(const nd_tls_opts_t *t, nd_tls_ctx_t **server, nd_tls_ctx_t **client,
+			     char *err, size_t errlen)
 {
 	nd_tls_settings_t ts;
 	nd_tls_settings_from_opts(t, &ts);
 	ts.verify = true;
-	if (nd_tls_ctx_create(&cl->tls_server, &ts, true, cl->tls_err, sizeof(cl->tls_err)) != 0 ||
-	    nd_tls_ctx_create(&cl->tls_client, &ts, false, cl->tls_err, sizeof(cl->tls_err)) != 0)
+	*server = *client = NULL;
+	if (nd_tls_ctx_create(server, &ts, true, err, errlen) != 0)
+		return -1;
+	if (nd_tls_ctx_create(client, &ts, false, err, errlen) != 0) {
+		nd_tls_ctx_unref(*server);
+		*server = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int cluster_tls_create(nd_cluster_t *cl, const nd_tls_opts_t *t)
+{
+	if (cluster_tls_build(t, &cl->tls_server, &cl->tls_client, cl->tls_err,
+			      sizeof(cl->tls_err)) != 0)
 		return -1;
 	cl->tls_timeout_ms = t->timeout_s > 0 ? (uint64_t)(t->timeout_s * 1000) : 2000;
 	return 0;
@@ -643,7 +664,22 @@ static void cluster_reload(void *ctx, const nd_opts_t *o)
 {
 	nd_cluster_t *cl = ctx;
 	const nd_cluster_opts_t *co = &o->cluster;
+	/* Cluster TLS: the certificates are read again; routes that connect from now on use
+	 * them, established ones keep their sessions. */
+	nd_tls_ctx_t *srv_tls = NULL, *cli_tls = NULL;
+	char err[512];
+	if (co->tls.set && cluster_tls_build(&co->tls, &srv_tls, &cli_tls, err, sizeof(err)) != 0)
+		nd_log_error("Cluster TLS not reloaded: %s", err);
 	pthread_mutex_lock(&cl->mu);
+	if (srv_tls != NULL || !co->tls.set) {
+		nd_tls_ctx_t *old_srv = cl->tls_server, *old_cli = cl->tls_client;
+		cl->tls_server = srv_tls;
+		cl->tls_client = cli_tls;
+		cl->tls_timeout_ms =
+		    co->tls.timeout_s > 0 ? (uint64_t)(co->tls.timeout_s * 1000) : 2000;
+		srv_tls = old_srv;
+		cli_tls = old_cli;
+	}
 	if (cl->stopped) {
 		pthread_mutex_unlock(&cl->mu);
 		return;
@@ -685,6 +721,8 @@ static void cluster_reload(void *ctx, const nd_opts_t *o)
 		cl->solicits = sol;
 	}
 	pthread_mutex_unlock(&cl->mu);
+	nd_tls_ctx_unref(srv_tls); /* the replaced ones (or the new ones, if not taken) */
+	nd_tls_ctx_unref(cli_tls);
 }
 
 /* Drops every actor reference while the runtime still exists. */
