@@ -553,8 +553,12 @@ static void conn_start(nd_actor_t *self)
 	nd_timer_init(&c->read_timer, self, on_read_timer);
 	nd_timer_init(&c->write_timer, self, on_write_timer);
 	nd_io_init(&c->io, self, c->fd, on_io);
-	if (s->o.tls != NULL) { /* HTTPS: the handshake first, inside the header timeout */
-		c->tls = nd_tls_new(s->o.tls, c->fd, true);
+	pthread_mutex_lock(&s->mu);
+	nd_tls_ctx_t *tls = s->o.tls != NULL ? nd_tls_ctx_ref(s->o.tls) : NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (tls != NULL) { /* HTTPS: the handshake first, inside the header timeout */
+		c->tls = nd_tls_new(tls, c->fd, true);
+		nd_tls_ctx_unref(tls);
 		c->handshaking = true;
 		c->tls_want = ND_IO_READ;
 	}
@@ -828,6 +832,16 @@ int nd_http_server_start(nd_http_server_t **out, nd_runtime_t *rt, const nd_http
 	if (bound_port != NULL)
 		*bound_port = port;
 	return 0;
+}
+
+void nd_http_server_set_tls(nd_http_server_t *s, struct nd_tls_ctx *tls)
+{
+	nd_tls_ctx_ref(tls);
+	pthread_mutex_lock(&s->mu);
+	nd_tls_ctx_t *old = s->o.tls;
+	s->o.tls = tls;
+	pthread_mutex_unlock(&s->mu);
+	nd_tls_ctx_unref(old);
 }
 
 void nd_http_server_stop(nd_http_server_t *s)

@@ -54,6 +54,10 @@ typedef struct nd_http_server_opts {
 
 typedef struct nd_http_server nd_http_server_t;
 
+/* HTTPS: connections accepted from now on use tls (referenced); established ones keep their
+ * session. Any thread. */
+void nd_http_server_set_tls(nd_http_server_t *s, struct nd_tls_ctx *tls);
+
 /* Binds the listening socket and starts the listener actor on rt (started). fn(ctx, ...)
  * answers every request. Returns 0 with *out (owned by the caller until nd_http_server_stop)
  * and *bound_port (may be NULL), or -errno from binding. Any thread. */

@@ -1448,6 +1448,11 @@ static void http_handler(void *ctx, const nd_http_request_t *req, nd_http_reply_
 	nd_actor_send(m->actor, &msg->hdr);
 }
 
+void nd_monitor_set_tls(nd_monitor_t *m, struct nd_tls_ctx *tls)
+{
+	nd_http_server_set_tls(m->http, tls);
+}
+
 int nd_monitor_start(nd_monitor_t **out, nd_server_t *srv, const char *host, int port,
 		     const char *base_path, struct nd_tls_ctx *tls, int *bound_port)
 {

@@ -18,6 +18,9 @@ struct nd_tls_ctx;
 int nd_monitor_start(nd_monitor_t **out, nd_server_t *srv, const char *host, int port,
 		     const char *base_path, struct nd_tls_ctx *tls, int *bound_port);
 
+/* HTTPS: new connections use tls from now on (a reload). */
+void nd_monitor_set_tls(nd_monitor_t *m, struct nd_tls_ctx *tls);
+
 /* Stops the listener and the actor. Call before the runtime shuts down; not from a worker. */
 void nd_monitor_stop(nd_monitor_t *m);
 

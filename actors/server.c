@@ -800,6 +800,18 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 	nd_tls_ctx_unref(prev_tls);
 	if (s->peers != NULL && s->peers->reload != NULL)
 		s->peers->reload(s->peers_ctx, opts);
+	/* HTTPS serves the clients' certificate: read again too. */
+	if (s->https && s->monitor != NULL && opts->tls.set) {
+		nd_tls_opts_t t = opts->tls;
+		t.verify = false;
+		nd_tls_ctx_t *https = NULL;
+		if (nd_server_tls_ctx_from(&t, &https, buf, sizeof(buf)) == 0) {
+			nd_monitor_set_tls(s->monitor, https);
+			nd_tls_ctx_unref(https);
+		} else {
+			nd_log_error("HTTPS certificate not reloaded: %s", buf);
+		}
+	}
 	for (size_t i = 0; i < plan.n; i++)
 		nd_log_info("%s", plan.notices[i]);
 	if (plan.pid_file && opts->pid_file != NULL && opts->pid_file[0] != '\0' &&
