@@ -16,16 +16,42 @@
 #define WAIT_MS 10000
 
 static nd_test_server_t servers[3];
+static nd_server_kind_t kinds[3];
 static int nservers;
 
-static void stop_all(void)
+/* Stops every server; a natsd that does not exit 0 (or printed a sanitizer report) makes the
+ * result false. */
+static bool stop_servers(void)
 {
-	for (int i = 0; i < nservers; i++)
-		nd_test_server_stop(&servers[i]);
+	bool clean = true;
+	for (int i = 0; i < nservers; i++) {
+		if (servers[i].proc.pid <= 0 || servers[i].proc.exited)
+			continue;
+		int code = nd_test_server_stop(&servers[i]);
+		if (kinds[i] == ND_SERVER_NATSD &&
+		    (code != 0 || strstr(servers[i].proc.log, "Sanitizer") != NULL ||
+		     strstr(servers[i].proc.log, "runtime error") != NULL)) {
+			fprintf(stderr, "natsd %d did not exit cleanly (%d):\n%s\n", i, code,
+				servers[i].proc.log);
+			clean = false;
+		}
+	}
 	nservers = 0;
+	return clean;
 }
 
-TestSuite(cluster_flags, .fini = stop_all, .timeout = 60);
+/* In a test body: the servers stop, and natsd must have exited cleanly. */
+static void stop_all(void)
+{
+	cr_assert(stop_servers(), "a natsd node did not exit cleanly (see stderr)");
+}
+
+static void teardown(void)
+{
+	stop_servers();
+}
+
+TestSuite(cluster_flags, .fini = teardown, .timeout = 60);
 
 static uint64_t now_ms(void)
 {
@@ -47,7 +73,7 @@ static nd_test_server_t *start(nd_server_kind_t kind, const char *const *extra)
 {
 	nd_test_server_t *s = &servers[nservers];
 	cr_assert_eq(nd_test_server_start(s, kind, extra), 0, "start failed:\n%s", s->proc.log);
-	nservers++;
+	kinds[nservers++] = kind;
 	return s;
 }
 
@@ -180,6 +206,7 @@ ND_TEST(cluster_flags, flags_only_and_what_clients_learn)
 	}
 	cr_assert(dropped, "A's clients were not told that B left:\n%s", w2 + mark);
 	close(watch2);
+	stop_all();
 }
 
 /* Reads a client until it has a MSG on subject or WAIT_MS pass, publishing pub_line on the
