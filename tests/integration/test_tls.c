@@ -483,7 +483,7 @@ static void expect_tls_fields(json_t *conn, const char *what)
  * the client expects localhost) do not. */
 TLS_SCENARIO(server_verification)
 {
-	char tls[1024];
+	char tls[2048];
 	tls_server_t *s = start_server(kind, "%s", tls_block(tls, sizeof(tls), ""));
 	client_cfg_t good = {.secure = true, .ca = certs.ca};
 	natsConnection *nc = must_connect(s->srv.port, &good, "trusting the CA");
@@ -524,7 +524,7 @@ TLS_SCENARIO(server_verification)
  * server closes without a word (no -ERR, no PONG) as soon as the first bytes are not TLS. */
 TLS_SCENARIO(plain_client_rejected)
 {
-	char tls[1024];
+	char tls[2048];
 	tls_server_t *s = start_server(kind, "%s", tls_block(tls, sizeof(tls), "  timeout: 2\n"));
 	char info[4096];
 	int fd = raw_connect_info(s->srv.port, info, sizeof(info));
@@ -551,7 +551,7 @@ TLS_SCENARIO(plain_client_rejected)
 /* verify: true with ca_file: only a valid client cert from the CA gets in. */
 TLS_SCENARIO(mutual_tls)
 {
-	char tls[1024], more[512];
+	char tls[2048], more[512];
 	snprintf(more, sizeof(more), "  ca_file: \"%s\"\n  verify: true\n", certs.ca);
 	tls_server_t *s = start_server(kind, "%s", tls_block(tls, sizeof(tls), more));
 	char info[4096];
@@ -585,7 +585,7 @@ TLS_SCENARIO(mutual_tls)
  * permissions apply; a cert naming nobody is an authorization violation. */
 TLS_SCENARIO(verify_and_map)
 {
-	char tls[1024], more[512];
+	char tls[2048], more[512];
 	snprintf(more, sizeof(more), "  ca_file: \"%s\"\n  verify_and_map: true\n", certs.ca);
 	tls_server_t *s = start_server(
 	    kind,
@@ -668,7 +668,7 @@ TLS_SCENARIO(verify_and_map)
 /* A client that never completes the handshake is cut at the tls timeout (1 s), silently. */
 TLS_SCENARIO(handshake_timeout)
 {
-	char tls[1024];
+	char tls[2048];
 	tls_server_t *s = start_server(kind, "%s", tls_block(tls, sizeof(tls), "  timeout: 1\n"));
 	char info[4096];
 	int silent = raw_connect_info(s->srv.port, info, sizeof(info));
@@ -714,7 +714,7 @@ TLS_SCENARIO(handshake_timeout)
  * one that says nothing for longer than the tls timeout. */
 TLS_SCENARIO(allow_non_tls)
 {
-	char tls[1024];
+	char tls[2048];
 	tls_server_t *s = start_server(kind, "%sallow_non_tls: true\n",
 				       tls_block(tls, sizeof(tls), "  timeout: 0.5\n"));
 	char info[4096], buf[4096];
@@ -789,7 +789,7 @@ TLS_SCENARIO(pinned_certs)
 /* Monitoring: /connz shows the negotiated version and suite, /varz the port's TLS settings. */
 TLS_SCENARIO(connz_and_varz)
 {
-	char tls[1024];
+	char tls[2048];
 	tls_server_t *s = start_server(kind, "%s", tls_block(tls, sizeof(tls), "  timeout: 1.5\n"));
 	client_cfg_t good = {.secure = true, .ca = certs.ca, .name = "tls-probe"};
 	natsConnection *nc = must_connect(s->srv.port, &good, "tls-probe");
@@ -973,7 +973,7 @@ TLS_SCENARIO(garbage_and_storm)
 	}
 	cr_assert(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= STORM_CONNS + 200,
 		  "open files limit %llu is too low", (unsigned long long)rl.rlim_cur);
-	char tls[1024];
+	char tls[2048];
 	tls_server_t *s = start_server(kind, "%s", tls_block(tls, sizeof(tls), "  timeout: 2\n"));
 	client_cfg_t good = {.secure = true, .ca = certs.ca, .name = "steady"};
 	natsConnection *nc = must_connect(s->srv.port, &good, "steady client");
@@ -1271,7 +1271,7 @@ ND_TEST(tls, handshake_first_natsd)
  * reference's DistinguishedNameMatch compares the attributes, not the text. */
 TLS_SCENARIO(verify_and_map_dn_in_any_order)
 {
-	char tls[1024], more[512];
+	char tls[2048], more[512];
 	snprintf(more, sizeof(more), "  ca_file: \"%s\"\n  verify_and_map: true\n", certs.ca);
 	tls_server_t *s = start_server(kind,
 				       "%sauthorization {\n  users = [\n"
