@@ -754,7 +754,7 @@ TLS_SCENARIO(allow_non_tls)
 /* pinned_certs: only a cert whose SPKI hash is listed gets in, even if the CA signed others. */
 TLS_SCENARIO(pinned_certs)
 {
-	char alice_spki[65], tls[1024], more[512];
+	char alice_spki[65], tls[2048], more[512];
 	cr_assert(nd_certs_spki_sha256(certs.alice_cert, alice_spki));
 	snprintf(more, sizeof(more),
 		 "  ca_file: \"%s\"\n  verify: true\n  pinned_certs: [\"%s\"]\n", certs.ca,
