@@ -60,6 +60,7 @@ struct nd_server {
 	const nd_server_peers_t *peers;
 	void *peers_ctx;
 	char **peer_urls; /* client URLs of the other servers (INFO connect_urls), under mu */
+	char *client_url; /* ours, as peers announce it (under mu) */
 	size_t npeer_urls;
 	char id[ND_NKEY_LEN + 1];
 	int port;
@@ -77,6 +78,8 @@ struct nd_server {
 	struct nd_client_info *closed; /* ring of max_closed_clients, under mu */
 	size_t closed_cap, closed_next, closed_n;
 };
+
+static void update_client_url(nd_server_t *s, const nd_opts_t *o);
 
 static char *xstrdup(const char *s)
 {
@@ -379,6 +382,7 @@ int nd_server_start(nd_server_t *s)
 		nd_log_info("Starting %s monitor on %s:%d", https ? "https" : "http", hh,
 			    s->http_port);
 	}
+	update_client_url(s, o);
 	s->listener = nd_listener_start(s, fd);
 	char hp[300];
 	nd_log_info("Listening for client connections on %s",
@@ -435,6 +439,7 @@ long nd_server_destroy(nd_server_t *s)
 	for (size_t i = 0; i < s->npeer_urls; i++)
 		free(s->peer_urls[i]);
 	free(s->peer_urls);
+	free(s->client_url);
 	nd_opts_snap_unref(s->snap);
 	free(s->ports_file);
 	if (s->closed != NULL) {
@@ -537,11 +542,10 @@ void nd_route_info_free(nd_route_info_t *v, size_t n)
 	free(v);
 }
 
-/* The host:port this server's clients reach it on, as peers list it in connect_urls. */
-char *nd_server_client_url(nd_server_t *s)
+/* The host:port this server's clients reach it on under o, as peers list it in connect_urls.
+ * Looks at the interfaces: computed at start and on reload, not per INFO. */
+static char *compute_client_url(nd_server_t *s, const nd_opts_t *o)
 {
-	nd_opts_snap_t *snap = nd_server_opts(s);
-	const nd_opts_t *o = nd_opts_snap_get(snap);
 	char *host, *url = NULL;
 	int port;
 	char err[256];
@@ -567,7 +571,25 @@ char *nd_server_client_url(nd_server_t *s)
 		url = xstrdup(host_port(host, port, hp, sizeof(hp)));
 	}
 	free(host);
-	nd_opts_snap_unref(snap);
+	return url;
+}
+
+/* Recomputes the cached client URL (after the port is bound, and on reload). */
+static void update_client_url(nd_server_t *s, const nd_opts_t *o)
+{
+	char *url = compute_client_url(s, o);
+	pthread_mutex_lock(&s->mu);
+	char *old = s->client_url;
+	s->client_url = url;
+	pthread_mutex_unlock(&s->mu);
+	free(old);
+}
+
+char *nd_server_client_url(nd_server_t *s)
+{
+	pthread_mutex_lock(&s->mu);
+	char *url = xstrdup(s->client_url != NULL ? s->client_url : "");
+	pthread_mutex_unlock(&s->mu);
 	return url;
 }
 
@@ -575,17 +597,16 @@ char **nd_server_connect_urls(nd_server_t *s, size_t *n)
 {
 	*n = 0;
 	pthread_mutex_lock(&s->mu);
-	size_t peers = s->npeer_urls;
-	pthread_mutex_unlock(&s->mu);
-	if (peers == 0)
+	if (s->npeer_urls == 0) {
+		pthread_mutex_unlock(&s->mu);
 		return NULL;
-	char *mine = nd_server_client_url(s);
-	pthread_mutex_lock(&s->mu);
+	}
+	const char *mine = s->client_url != NULL ? s->client_url : "";
 	char **v = calloc(s->npeer_urls + 1, sizeof(char *));
 	if (v == NULL)
 		abort();
 	size_t k = 0;
-	v[k++] = mine;
+	v[k++] = xstrdup(mine);
 	for (size_t i = 0; i < s->npeer_urls; i++)
 		if (strcmp(s->peer_urls[i], mine) != 0)
 			v[k++] = xstrdup(s->peer_urls[i]);
@@ -798,6 +819,7 @@ int nd_server_reload(nd_server_t *s, const nd_opts_t *opts, char **err)
 	pthread_mutex_unlock(&s->mu);
 	nd_opts_snap_unref(prev);
 	nd_tls_ctx_unref(prev_tls);
+	update_client_url(s, opts);
 	if (s->peers != NULL && s->peers->reload != NULL)
 		s->peers->reload(s->peers_ctx, opts);
 	/* HTTPS serves the clients' certificate: read again too. */
