@@ -1215,35 +1215,29 @@ static void process_input(nd_client_t *c, const char *buf, size_t len)
 
 /* Reads from the TLS session: every record the socket has, and whatever the session already
  * decrypted (no socket event announces that), up to a budget per turn. */
+static bool tls_input(void *ctx, const char *p, size_t n)
+{
+	nd_client_t *c = ctx;
+	process_input(c, p, n);
+	return !c->closing;
+}
+
 static void tls_read_some(nd_client_t *c)
 {
-	size_t cap, budget = 4 * 65536;
+	size_t cap;
 	char *buf = nd_delivery_read_buffer(c->d, &cap);
-	for (;;) {
-		ssize_t n = nd_tls_read(c->tls, buf, cap);
-		if (n > 0) {
-			process_input(c, buf, (size_t)n);
-			if (c->closing)
-				return;
-			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-			if (budget == 0 && !nd_tls_has_pending(c->tls))
-				break; /* the socket still has data: level-triggered, we come back
-					*/
-			continue;
-		}
-		if (n == ND_TLS_WANT_READ)
-			break;
-		if (n == ND_TLS_WANT_WRITE) {
-			c->tls_want = ND_IO_WRITE;
-			update_io(c);
-			break;
-		}
-		if (n == ND_TLS_CLOSED)
-			client_close(c, "Client Closed", false);
-		else {
-			nd_log_debug("%s - TLS read error: %s", c->tag, nd_tls_error(c->tls));
-			client_close(c, "Read Error", false);
-		}
+	int rc = nd_tls_read_each(c->tls, buf, cap, ND_TLS_READ_BUDGET, tls_input, c);
+	if (rc == 1)
+		return;
+	if (rc == ND_TLS_WANT_WRITE) {
+		c->tls_want = ND_IO_WRITE;
+		update_io(c);
+	} else if (rc == ND_TLS_CLOSED) {
+		client_close(c, "Client Closed", false);
+		return;
+	} else if (rc == ND_TLS_FAILED) {
+		nd_log_debug("%s - TLS read error: %s", c->tag, nd_tls_error(c->tls));
+		client_close(c, "Read Error", false);
 		return;
 	}
 	push_counters(c);

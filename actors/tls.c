@@ -363,6 +363,23 @@ ssize_t nd_tls_read(nd_tls_t *t, void *buf, size_t cap)
 	return result(t, rc);
 }
 
+int nd_tls_read_each(nd_tls_t *t, char *buf, size_t cap, size_t budget,
+		     bool (*fn)(void *ctx, const char *p, size_t n), void *ctx)
+{
+	for (;;) {
+		ssize_t n = nd_tls_read(t, buf, cap);
+		if (n > 0) {
+			if (!fn(ctx, buf, (size_t)n))
+				return 1;
+			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+			if (budget == 0 && !nd_tls_has_pending(t))
+				return 0;
+			continue;
+		}
+		return n == ND_TLS_WANT_READ ? 0 : (int)n;
+	}
+}
+
 bool nd_tls_has_pending(nd_tls_t *t)
 {
 	return SSL_pending(t->ssl) > 0;

@@ -64,6 +64,18 @@ int nd_tls_handshake(nd_tls_t *t);
 /* Reads decrypted bytes: > 0, or ND_TLS_WANT_* / ND_TLS_CLOSED / ND_TLS_FAILED. */
 ssize_t nd_tls_read(nd_tls_t *t, void *buf, size_t cap);
 
+/* Decrypted bytes a connection reads per turn before its worker serves the others. */
+#define ND_TLS_READ_BUDGET (4 * 65536)
+
+/* Reads everything the session has (what the socket has, and what it already decrypted: no
+ * socket event announces that) into buf and hands each piece to fn, which returns false once
+ * the connection closed. Stops after budget bytes if nothing decrypted is left over (the
+ * socket's level-triggered readiness brings the caller back for the rest). Returns 0 (the
+ * socket is drained or the budget spent), 1 (fn stopped), or ND_TLS_WANT_WRITE /
+ * ND_TLS_CLOSED / ND_TLS_FAILED. */
+int nd_tls_read_each(nd_tls_t *t, char *buf, size_t cap, size_t budget,
+		     bool (*fn)(void *ctx, const char *p, size_t n), void *ctx);
+
 /* Bytes already decrypted and buffered inside the session (no socket event will announce
  * them). */
 bool nd_tls_has_pending(nd_tls_t *t);

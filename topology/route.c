@@ -998,35 +998,30 @@ static void process_input(nd_route_t *r, const char *buf, size_t len)
 
 /* Cluster TLS: every record the socket has and what the session already decrypted, up to a
  * budget per turn (the socket's level-triggered readiness brings us back for the rest). */
+static bool tls_input(void *ctx, const char *p, size_t n)
+{
+	nd_route_t *r = ctx;
+	r->last_activity_ns = realtime_ns();
+	process_input(r, p, n);
+	return r->fd >= 0 && !r->closing;
+}
+
 static void tls_read_some(nd_route_t *r)
 {
-	size_t cap, budget = 4 * 65536;
+	size_t cap;
 	char *buf = nd_delivery_read_buffer(r->d, &cap);
-	for (;;) {
-		ssize_t n = nd_tls_read(r->tls, buf, cap);
-		if (n > 0) {
-			r->last_activity_ns = realtime_ns();
-			process_input(r, buf, (size_t)n);
-			if (r->fd < 0 || r->closing)
-				return;
-			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-			if (budget == 0 && !nd_tls_has_pending(r->tls))
-				break;
-			continue;
-		}
-		if (n == ND_TLS_WANT_READ)
-			break;
-		if (n == ND_TLS_WANT_WRITE) {
-			r->tls_want = ND_IO_WRITE;
-			update_io(r);
-			break;
-		}
-		if (n == ND_TLS_CLOSED) {
-			route_disconnect(r, "Client Closed");
-		} else {
-			nd_log_debug("%s - TLS read error: %s", r->tag, nd_tls_error(r->tls));
-			route_disconnect(r, "Read Error");
-		}
+	int rc = nd_tls_read_each(r->tls, buf, cap, ND_TLS_READ_BUDGET, tls_input, r);
+	if (rc == 1)
+		return;
+	if (rc == ND_TLS_WANT_WRITE) {
+		r->tls_want = ND_IO_WRITE;
+		update_io(r);
+	} else if (rc == ND_TLS_CLOSED) {
+		route_disconnect(r, "Client Closed");
+		return;
+	} else if (rc == ND_TLS_FAILED) {
+		nd_log_debug("%s - TLS read error: %s", r->tag, nd_tls_error(r->tls));
+		route_disconnect(r, "Read Error");
 		return;
 	}
 	push_counters(r);
