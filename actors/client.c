@@ -1213,8 +1213,7 @@ static void process_input(nd_client_t *c, const char *buf, size_t len)
 		send_err(c, "Invalid Publish Subject");
 }
 
-/* Reads from the TLS session: every record the socket has, and whatever the session already
- * decrypted (no socket event announces that), up to a budget per turn. */
+/* What the TLS session decrypted goes to the parser (nd_tls_read_each). */
 static bool tls_input(void *ctx, const char *p, size_t n)
 {
 	nd_client_t *c = ctx;

@@ -996,8 +996,7 @@ static void process_input(nd_route_t *r, const char *buf, size_t len)
 	}
 }
 
-/* Cluster TLS: every record the socket has and what the session already decrypted, up to a
- * budget per turn (the socket's level-triggered readiness brings us back for the rest). */
+/* Cluster TLS: what the session decrypted goes to the parser (nd_tls_read_each). */
 static bool tls_input(void *ctx, const char *p, size_t n)
 {
 	nd_route_t *r = ctx;
