@@ -151,6 +151,16 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* "rtt" as the reference's getRTT writes it: truncated to microseconds between 1µs and 1ms. */
+static void set_rtt(json_t *o, int64_t ns)
+{
+	char rtt[32];
+	if (ns > 1000 && ns < 1000000)
+		ns -= ns % 1000;
+	nd_go_format_duration(ns, rtt, sizeof(rtt));
+	json_object_set_new(o, "rtt", json_string(rtt));
+}
+
 static void set_time(json_t *o, const char *key, int64_t ns)
 {
 	char t[64];
@@ -575,13 +585,7 @@ static void handle_routez(mon_state_t *st, nd_http_reply_t *r, const char *query
 		json_object_set_new(x, "port", json_integer(ri->port));
 		set_time(x, "start", ri->start_ns);
 		set_time(x, "last_activity", ri->last_activity_ns);
-		/* The reference's getRTT: "0s" before the first PONG, µs between 1µs and 1ms. */
-		char rtt[32];
-		int64_t t = ri->rtt_ns;
-		if (t > 1000 && t < 1000000)
-			t -= t % 1000;
-		nd_go_format_duration(t, rtt, sizeof(rtt));
-		json_object_set_new(x, "rtt", json_string(rtt));
+		set_rtt(x, ri->rtt_ns); /* "0s" before the first PONG */
 		char up[64], idle[64];
 		fmt_uptime(now - ri->start_ns, up, sizeof(up));
 		fmt_uptime(now - ri->last_activity_ns, idle, sizeof(idle));
@@ -898,15 +902,8 @@ static json_t *conn_json(const conn_view_t *v, const connz_params_t *p, int64_t 
 		if (i->reason != NULL && i->reason[0] != '\0')
 			json_object_set_new(o, "reason", json_string(i->reason));
 	}
-	if (i->rtt_ns > 0) {
-		char rtt[32];
-		/* As the reference's getRTT: microseconds between 1µs and 1ms. */
-		int64_t r = i->rtt_ns;
-		if (r > 1000 && r < 1000000)
-			r -= r % 1000;
-		nd_go_format_duration(r, rtt, sizeof(rtt));
-		json_object_set_new(o, "rtt", json_string(rtt));
-	}
+	if (i->rtt_ns > 0)
+		set_rtt(o, i->rtt_ns);
 	int64_t end = v->closed ? i->stop_ns : now;
 	char up[64], idle[64];
 	fmt_uptime(end - i->start_ns, up, sizeof(up));
