@@ -120,16 +120,36 @@ static void notify(nd_interest_t *it, const entry_t *e)
 		o->fn(o->ctx, &c);
 }
 
-static entry_t **find(nd_interest_t *it, uint64_t h, const char *a, size_t al, const char *s,
-		      size_t sl, const char *q, size_t ql)
+/* What an add or remove is about: (account, subject, queue) and its hash. */
+typedef struct lookup {
+	const char *a, *s, *q;
+	size_t al, sl, ql;
+	uint64_t h;
+} lookup_t;
+
+static lookup_t make_lookup(const char *account, const char *subject, size_t subject_len,
+			    const char *queue, size_t queue_len)
 {
-	entry_t **p = &it->buckets[h & (it->nbuckets - 1)];
+	lookup_t k = {.a = account,
+		      .al = strlen(account),
+		      .s = subject,
+		      .sl = subject_len,
+		      .q = queue,
+		      .ql = queue != NULL ? queue_len : 0};
+	k.h = hash_key(k.a, k.al, k.s, k.sl, k.q, k.ql);
+	return k;
+}
+
+/* The slot holding k's entry, or the empty slot at the end of its chain. */
+static entry_t **find(nd_interest_t *it, const lookup_t *k)
+{
+	entry_t **p = &it->buckets[k->h & (it->nbuckets - 1)];
 	for (; *p != NULL; p = &(*p)->next) {
 		entry_t *e = *p;
-		if (e->hash == h && e->acc_len == al && e->subject_len == sl &&
-		    e->queue_len == ql && memcmp(e->key, a, al) == 0 &&
-		    memcmp(e->key + al + 1, s, sl) == 0 &&
-		    (ql == 0 || memcmp(e->key + al + 1 + sl + 1, q, ql) == 0))
+		if (e->hash == k->h && e->acc_len == k->al && e->subject_len == k->sl &&
+		    e->queue_len == k->ql && memcmp(e->key, k->a, k->al) == 0 &&
+		    memcmp(e->key + k->al + 1, k->s, k->sl) == 0 &&
+		    (k->ql == 0 || memcmp(e->key + k->al + 1 + k->sl + 1, k->q, k->ql) == 0))
 			return p;
 	}
 	return p;
@@ -138,39 +158,36 @@ static entry_t **find(nd_interest_t *it, uint64_t h, const char *a, size_t al, c
 void nd_interest_add(nd_interest_t *it, const char *account, const char *subject,
 		     size_t subject_len, const char *queue, size_t queue_len)
 {
-	size_t al = strlen(account);
-	if (queue == NULL)
-		queue_len = 0;
-	uint64_t h = hash_key(account, al, subject, subject_len, queue, queue_len);
+	lookup_t k = make_lookup(account, subject, subject_len, queue, queue_len);
 	pthread_mutex_lock(&it->mu);
-	entry_t **p = find(it, h, account, al, subject, subject_len, queue, queue_len);
+	entry_t **p = find(it, &k);
 	entry_t *e = *p;
 	if (e == NULL) {
-		e = malloc(sizeof(*e) + al + subject_len + queue_len + 3);
+		e = malloc(sizeof(*e) + k.al + k.sl + k.ql + 3);
 		if (e == NULL)
 			abort();
 		e->next = NULL;
-		e->hash = h;
+		e->hash = k.h;
 		e->count = 0;
-		e->acc_len = (uint32_t)al;
-		e->subject_len = (uint32_t)subject_len;
-		e->queue_len = (uint32_t)queue_len;
-		char *k = e->key;
-		memcpy(k, account, al + 1);
-		k += al + 1;
-		memcpy(k, subject, subject_len);
-		k[subject_len] = '\0';
-		k += subject_len + 1;
-		if (queue_len > 0)
-			memcpy(k, queue, queue_len);
-		k[queue_len] = '\0';
+		e->acc_len = (uint32_t)k.al;
+		e->subject_len = (uint32_t)k.sl;
+		e->queue_len = (uint32_t)k.ql;
+		char *key = e->key;
+		memcpy(key, k.a, k.al + 1);
+		key += k.al + 1;
+		memcpy(key, k.s, k.sl);
+		key[k.sl] = '\0';
+		key += k.sl + 1;
+		if (k.ql > 0)
+			memcpy(key, k.q, k.ql);
+		key[k.ql] = '\0';
 		*p = e;
 		if (++it->n > it->nbuckets)
 			grow(it);
 	}
 	e->count++;
 	/* Plain interest matters to peers only when it appears; a queue's weight always. */
-	if (e->count == 1 || queue_len > 0)
+	if (e->count == 1 || k.ql > 0)
 		notify(it, e);
 	pthread_mutex_unlock(&it->mu);
 }
@@ -178,16 +195,13 @@ void nd_interest_add(nd_interest_t *it, const char *account, const char *subject
 void nd_interest_remove(nd_interest_t *it, const char *account, const char *subject,
 			size_t subject_len, const char *queue, size_t queue_len)
 {
-	size_t al = strlen(account);
-	if (queue == NULL)
-		queue_len = 0;
-	uint64_t h = hash_key(account, al, subject, subject_len, queue, queue_len);
+	lookup_t k = make_lookup(account, subject, subject_len, queue, queue_len);
 	pthread_mutex_lock(&it->mu);
-	entry_t **p = find(it, h, account, al, subject, subject_len, queue, queue_len);
+	entry_t **p = find(it, &k);
 	entry_t *e = *p;
 	if (e != NULL) {
 		e->count--;
-		if (e->count == 0 || queue_len > 0)
+		if (e->count == 0 || k.ql > 0)
 			notify(it, e);
 		if (e->count == 0) {
 			*p = e->next;
